@@ -1,0 +1,30 @@
+/*
+** cli.h -- what the subcommands of the `greenwave` command share.
+*/
+#ifndef GW_CLI_H
+#define GW_CLI_H
+
+#include <stdio.h>
+
+int gw_cmd_sim(int argc, char **argv);
+
+/* Progress reporting on stderr: a redrawn bar on a terminal, a plain line
+** every tenth of the run otherwise. */
+typedef struct gw_progress {
+  int tty, quiet;
+  double begin_s, end_s;     /* end_s < 0: unknown */
+  double last_wall, start_wall;
+  int last_decile;
+} gw_progress;
+
+double gw_cli_now(void);
+void gw_progress_init(gw_progress *p, double begin_s, double end_s, int quiet);
+void gw_progress_update(gw_progress *p, double sim_t, unsigned long running,
+                        unsigned long arrived, unsigned long loaded, unsigned long long veh_steps,
+                        int force);
+void gw_progress_done(gw_progress *p);
+
+/* Prints "greenwave: <msg>" on stderr. */
+void gw_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

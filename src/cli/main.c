@@ -1,0 +1,40 @@
+/*
+** main.c -- the `greenwave` command: dispatch to one file per subcommand.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "greenwave/gw.h"
+
+static const char usage[] =
+    "usage: greenwave <command> [options]\n"
+    "\n"
+    "Greenwave is an open traffic management system: network model, microscopic\n"
+    "simulator, signal control and control centre.\n"
+    "\n"
+    "commands:\n"
+    "  sim SCENARIO.sumocfg   simulate a SUMO scenario and print a summary\n"
+    "\n"
+    "options:\n"
+    "  -h, --help             this text; `greenwave COMMAND --help` explains a command\n"
+    "  --version              print the version\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "--version")) {
+    printf("greenwave %s\n", GW_VERSION);
+    return 0;
+  }
+  if (!strcmp(cmd, "sim")) return gw_cmd_sim(argc - 1, argv + 1);
+  gw_cli_error("unknown command '%s' (try `greenwave --help`)", cmd);
+  return 2;
+}
