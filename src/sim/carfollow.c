@@ -3,11 +3,13 @@
 ** (semi-implicit) update.
 **
 ** In a step of length dt a vehicle first fixes its new speed v', then moves
-** v'*dt.  Stopping from v' therefore covers dt*(v' + (v'-b) + (v'-2b) + ...)
-** with b = decel*dt, a staircase and not the continuous v^2/2d.  The safe
-** speed is the largest v' for which that staircase, plus v'*headway, fits in
-** the gap; solving the quadratic for the number of braking steps n gives the
-** closed form used in gw__cf_stop_speed.  Using the same discretisation as
+** v'*dt.  The safe speed is the largest v' such that keeping v' for the
+** reaction time tau and then braking by b = decel*dt every step, a
+** staircase and not the continuous v^2/2d, stops within the gap; solving
+** the quadratic for the number of braking steps n gives the closed form in
+** gw__cf_stop_speed.  For a stop line the reaction time is the step itself.
+** Using the same discretisation as SUMO is what lets queue discharge and
+** stop-line behaviour line up with it.  Using the same discretisation as
 ** SUMO is what lets queue discharge and stop-line behaviour line up with it.
 */
 #include "sim/carfollow.h"
@@ -28,16 +30,18 @@ double gw__cf_brake_gap(double v, double decel, double dt, double headway) {
 double gw__cf_stop_speed(double gap, double decel, double dt, double headway) {
   gap -= GAP_EPS;
   if (gap <= 0) return 0;
-  /* With v' = n*b + r (0 <= r < b) the speeds until standstill are v', v'-b,
-  ** ..., r and the distance is dt*((n+1)*r + b*n*(n+1)/2) + headway*v'.  n is
-  ** the largest whole number of full braking steps that fits with r = 0. */
+  /* The new speed x = n*b + r (0 <= r < b) is kept for the reaction time
+  ** `headway`, then braking lowers it by b each step: x-b, ..., r.  The
+  ** distance is headway*x + dt*(n*r + b*n*(n-1)/2); n is the largest whole
+  ** number of braking steps that fits with r = 0. */
   const double b = decel * dt, s = dt, t = headway;
-  const double c = s / 2 + t;
+  const double c = t - s / 2;
   double n = floor((-c + sqrt(c * c + 2 * s * gap / b)) / s);
   if (n < 0) n = 0;
-  double r = (gap - s * b * n * (n + 1) / 2 - t * n * b) / ((n + 1) * s + t);
+  double h = 0.5 * n * (n - 1) * b * s + n * b * t;
+  double r = (gap - h) / (n * s + t);
   if (r < 0) r = 0; /* rounding at the boundary of two n */
-  if (r > b) r = b;
+  if (r > b && n * s + t > 0) r = b;
   return n * b + r;
 }
 
@@ -55,7 +59,9 @@ double gw__cf_next_speed(double v, double v_safe, double v_desired, double accel
   double vmin = v - decel * dt;
   if (vmin < 0) vmin = 0;
   if (vmax < vmin) return vmax < 0 ? 0 : vmax; /* must brake harder than comfortable */
-  double vd = vmax - sigma * accel * dt * u;
+  /* Dawdling takes at most sigma*accel*dt, and below `accel` only a share of
+  ** the speed itself, so that a driver who may start does start. */
+  double vd = vmax < accel ? vmax - sigma * vmax * dt * u : vmax - sigma * accel * dt * u;
   if (vd < 0) vd = 0;
   return vd > vmin ? vd : vmin;
 }

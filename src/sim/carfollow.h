@@ -13,9 +13,10 @@
 ** (the Euler scheme advances with the new speed), plus `v * headway`. */
 double gw__cf_brake_gap(double v, double decel, double dt, double headway);
 
-/* Highest speed for the next step from which the vehicle can still stop
-** within `gap` braking with `decel`, keeping `headway` (SUMO's
-** maximumSafeStopSpeed for the Euler update). */
+/* Highest speed x for the next step such that keeping x for `headway`
+** seconds and then braking `decel` every step stops within `gap` (SUMO's
+** maximumSafeStopSpeed for the Euler update).  Pass headway = dt to stop at
+** a line: the vehicle then covers x*dt in this step and brakes after. */
 double gw__cf_stop_speed(double gap, double decel, double dt, double headway);
 
 /* Highest safe speed behind a leader driving `v_lead` that can brake with
@@ -25,7 +26,8 @@ double gw__cf_follow_speed(double gap, double v_lead, double decel, double lead_
 
 /* The next speed given the upper bound `v_safe` from every constraint:
 ** limited by acceleration and the desired speed, lowered by the dawdling
-** draw `u` in [0,1) with weight `sigma`, never below what comfortable
+** draw `u` in [0,1) with weight `sigma` (by sigma*accel*dt*u, or below a
+** speed of `accel` by sigma*speed*dt*u), never below what comfortable
 ** braking reaches unless `v_safe` demands it. */
 double gw__cf_next_speed(double v, double v_safe, double v_desired, double accel, double decel,
                          double sigma, double u, double dt);

@@ -20,6 +20,7 @@
 #define LOOK_EDGES 4
 #define SPEED_GAIN_THRESHOLD_S 1.0
 #define KEEP_RIGHT_THRESHOLD_S 6.0
+#define COOP_DISTANCE_M 60.0
 
 /* ---- lane arrays -------------------------------------------------------- */
 
@@ -233,6 +234,74 @@ static void do_change(gw_sim *sim, uint32_t vi, uint32_t to) {
   v->lc_gain = v->lc_right = 0;
 }
 
+/* Two vehicles side by side that each need the other's lane trade places,
+** as drivers do; neither instantaneous change alone could ever fit. */
+static int try_swap(gw_sim *sim, uint32_t vi, uint32_t to) {
+  const gw_net *net = sim->net;
+  gw_veh *v = &sim->veh[vi];
+  const lane_rt *T = &sim->lanes[to];
+  uint32_t from = v->lane;
+  for (uint32_t k = 0; k < T->n; k++) {
+    uint32_t oi = T->v[k];
+    gw_veh *o = &sim->veh[oi];
+    if (o->changed || o->pos - o->length > v->pos || o->pos < v->pos - v->length) continue;
+    uint32_t oidx = net->lanes.a[to].index;
+    uint32_t myidx = net->lanes.a[from].index;
+    if ((o->want_cur & (1u << oidx)) || !(o->want_cur & (1u << myidx))) return 0;
+    if (v->speed > 2 || o->speed > 2) return 0;
+    /* Room: each must fit behind the other lane's leader and before its follower. */
+    double p_v = v->pos, p_o = o->pos;
+    gw__lane_remove(sim, from, vi);
+    gw__lane_remove(sim, to, oi);
+    int ok = 1;
+    const lane_rt *A = &sim->lanes[to], *B = &sim->lanes[from];
+    for (uint32_t j = 0; j < A->n && ok; j++) {
+      const gw_veh *x = &sim->veh[A->v[j]];
+      if (x->pos >= p_v) ok = x->pos - x->length - p_v >= 0.5;
+      else ok = p_v - v->length - x->pos >= 0.5;
+      if (x->pos < p_v) break;
+    }
+    for (uint32_t j = 0; j < B->n && ok; j++) {
+      const gw_veh *x = &sim->veh[B->v[j]];
+      if (x->pos >= p_o) ok = x->pos - x->length - p_o >= 0.5;
+      else ok = p_o - o->length - x->pos >= 0.5;
+      if (x->pos < p_o) break;
+    }
+    if (!ok) {
+      gw__lane_insert(sim, from, vi);
+      gw__lane_insert(sim, to, oi);
+      return 0;
+    }
+    v->lane = to;
+    o->lane = from;
+    gw__lane_insert(sim, to, vi);
+    gw__lane_insert(sim, from, oi);
+    v->link = gw__lanes_choose_link(sim, v);
+    o->link = gw__lanes_choose_link(sim, o);
+    v->changed = o->changed = 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* A vehicle that must change but finds no gap asks the vehicle that would
+** follow it on the target lane to hold back (it then treats the changer as
+** its leader), and itself falls in behind the target lane's leader. */
+static void ask_cooperation(gw_sim *sim, uint32_t vi, uint32_t to) {
+  gw_veh *v = &sim->veh[vi];
+  const lane_rt *T = &sim->lanes[to];
+  uint32_t k = slot_at(sim, to, v->pos);
+  /* A follower already beside us cannot make room: the one behind it can. */
+  while (k < T->n && v->pos - v->length - sim->veh[T->v[k]].pos - sim->veh[T->v[k]].min_gap < 0)
+    k++;
+  if (k < T->n) sim->veh[T->v[k]].coop = vi;
+  k = slot_at(sim, to, v->pos);
+  if (k > 0) {
+    const gw_veh *ld = &sim->veh[T->v[k - 1]];
+    if (ld->pos - ld->length - v->pos - v->min_gap < 0) v->coop_lead = T->v[k - 1];
+  }
+}
+
 static void consider(gw_sim *sim, uint32_t vi) {
   const gw_net *net = sim->net;
   const double dt = sim->cfg.step_s;
@@ -249,7 +318,13 @@ static void consider(gw_sim *sim, uint32_t vi) {
     }
     if (!dir) return;
     uint32_t to = e->lane0 + (uint32_t)((int)idx + dir);
-    if (change_speed(sim, vi, to) >= 0) do_change(sim, vi, to);
+    if (change_speed(sim, vi, to) >= 0) {
+      do_change(sim, vi, to);
+      return;
+    }
+    if (try_swap(sim, vi, to)) return;
+    /* Others are asked to make room only once the lane end draws near. */
+    if (net->lanes.a[v->lane].length_m - v->pos < COOP_DISTANCE_M) ask_cooperation(sim, vi, to);
     return;
   }
   double vmax = gw__vmax_on(sim, v, v->lane);

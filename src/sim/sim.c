@@ -199,6 +199,22 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
   if (look < 20) look = 20;
   double vsafe = 1e9;
   v->minor_link = GW_NONE;
+  /* Cooperative lane changing: make room for a neighbour that must change,
+  ** or fall back behind the leader of the lane we must reach.  Braking for
+  ** this stays comfortable. */
+  for (int c = 0; c < 2; c++) {
+    uint32_t oi = c ? v->coop_lead : v->coop;
+    if (oi == GW_NONE || sim->veh[oi].state != VS_RUNNING) continue;
+    const gw_veh *o = &sim->veh[oi];
+    if (net->lanes.a[o->lane].edge != net->lanes.a[v->lane].edge) continue;
+    double gap = o->pos - o->length - v->pos - v->min_gap;
+    double s = gap > -o->length ? gw__cf_follow_speed(gap, o->speed, v->decel, o->decel, dt, v->tau)
+                                : vsafe;
+    double floor_v = v->speed - v->decel * dt;
+    if (s < floor_v) s = floor_v;
+    if (s < vsafe) vsafe = s;
+  }
+  v->coop = v->coop_lead = GW_NONE;
   if (idx > 0) {
     const gw_veh *ld = &sim->veh[L->v[idx - 1]];
     vsafe = gw__cf_follow_speed(ld->pos - ld->length - v->pos - v->min_gap, ld->speed, v->decel,
@@ -225,7 +241,7 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
       }
       if (ri + 1 >= tr->route_n) break; /* the vehicle leaves at the route end */
       if (link == GW_NONE) {           /* no way on from this lane: wait at its end */
-        double s = gw__cf_stop_speed(dist, v->decel, dt, 0);
+        double s = gw__cf_stop_speed(dist, v->decel, dt, dt);
         if (s < vsafe) vsafe = s;
         break;
       }
@@ -233,7 +249,7 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
       char st = gw__link_state(sim, link);
       double bg = gw__cf_brake_gap(v->speed, v->decel, dt, 0);
       if (is_red(st) || (is_yellow(st) && bg <= dist)) {
-        double s = gw__cf_stop_speed(dist, v->decel, dt, 0);
+        double s = gw__cf_stop_speed(dist, v->decel, dt, dt);
         if (s < vsafe) vsafe = s;
         break;
       }
@@ -315,7 +331,7 @@ static void yield(gw_sim *sim) {
       const uint32_t *foes = net->refs.a + (v->minor_ij ? lk->ij_off : lk->yield_off);
       uint32_t nf = v->minor_ij ? lk->ij_n : lk->yield_n;
       if (foe_blocks(sim, foes, nf, v->arrive_t, v->leave_t)) {
-        double s = gw__cf_stop_speed(v->minor_dist, v->decel, dt, 0);
+        double s = gw__cf_stop_speed(v->minor_dist, v->decel, dt, dt);
         if (s < v->vnext) v->vnext = s;
       }
     }
@@ -512,7 +528,7 @@ static int try_insert_on(gw_sim *sim, uint32_t vi, uint32_t lane) {
   double dist = len - pos;
   if (v->ri + 1 < tr->route_n) {
     if (v->link == GW_NONE || is_red(gw__link_state(sim, v->link)))
-      if (gw__cf_stop_speed(dist, v->decel, dt, 0) < vs) vs = gw__cf_stop_speed(dist, v->decel, dt, 0);
+      if (gw__cf_stop_speed(dist, v->decel, dt, dt) < vs) vs = gw__cf_stop_speed(dist, v->decel, dt, dt);
   }
   if (tr->depart_speed_mode == GW_DEPART_SPEED_GIVEN) {
     if (speed > vs + 1e-9) return 0;
@@ -549,6 +565,7 @@ static int try_insert(gw_sim *sim, uint32_t vi) {
     }
     v->speed_factor = f;
     v->arrival_pos = tr->arrival_pos_m;
+    v->coop = v->coop_lead = GW_NONE;
     v->state = VS_PENDING;
   }
   /* Candidate lanes, best first. */

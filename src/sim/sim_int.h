@@ -43,6 +43,8 @@ typedef struct gw_veh {
   uint32_t want_cur, want_next;
   double lc_gain;        /* accumulated wish to change for speed (s) */
   double lc_right;       /* accumulated wish to keep right (s) */
+  uint32_t coop;         /* a neighbour that needs to change in front of us */
+  uint32_t coop_lead;    /* a neighbour we must fall in behind to change */
   /* The minor link planned this step: stop here if a foe has the way. */
   uint32_t minor_link;
   double minor_dist;     /* distance from the front to its stop point */
