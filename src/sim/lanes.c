@@ -143,13 +143,15 @@ static uint32_t any_link_to(const gw_net *net, uint32_t lane, uint32_t edge) {
 }
 
 double gw__leader_speed(const gw_sim *sim, const gw_veh *v, uint32_t lane, uint32_t idx,
-                        double pos, double look) {
+                        double pos, double look, double *gap_out) {
   const gw_net *net = sim->net;
   const double dt = sim->cfg.step_s;
   const lane_rt *L = &sim->lanes[lane];
+  *gap_out = 1e9;
   if (idx > 0) {
     const gw_veh *ld = &sim->veh[L->v[idx - 1]];
     double gap = ld->pos - ld->length - pos - v->min_gap;
+    *gap_out = gap;
     return gw__cf_follow_speed(gap, ld->speed, v->decel, ld->decel, dt, v->tau);
   }
   const gw_trip *tr = gw_demand_trip(sim->demand, (uint32_t)(v - sim->veh));
@@ -174,6 +176,7 @@ double gw__leader_speed(const gw_sim *sim, const gw_veh *v, uint32_t lane, uint3
     if (N->n > 0) {
       const gw_veh *ld = &sim->veh[N->v[N->n - 1]];
       double gap = dist + ld->pos - ld->length - v->min_gap;
+      *gap_out = gap;
       return gw__cf_follow_speed(gap, ld->speed, v->decel, ld->decel, dt, v->tau);
     }
     dist += net->lanes.a[cur].length_m;
@@ -189,6 +192,38 @@ static uint32_t slot_at(const gw_sim *sim, uint32_t to, double pos) {
   uint32_t k = 0;
   while (k < L->n && sim->veh[L->v[k]].pos >= pos) k++;
   return k;
+}
+
+/* With nobody behind on lane `to`, the follower may still be coming off a
+** junction: the front vehicle of each internal lane (or, without one, each
+** approach lane) leading into `to` must be able to stay behind `v`. */
+static int upstream_ok(const gw_sim *sim, const gw_veh *v, uint32_t to) {
+  const gw_net *net = sim->net;
+  const double dt = sim->cfg.step_s;
+  for (uint32_t i = sim->in_off[to]; i < sim->in_off[to + 1]; i++) {
+    const gw_link *lk = &net->links.a[sim->in_links[i]];
+    double before = v->pos - v->length; /* distance from the lane start to v's back */
+    uint32_t lanes[3], n = 0;
+    if (lk->via[1] != GW_NONE) lanes[n++] = lk->via[1];
+    if (lk->via[0] != GW_NONE) lanes[n++] = lk->via[0];
+    lanes[n++] = lk->from_lane;
+    for (uint32_t j = 0; j < n && before < 80; j++) {
+      const lane_rt *U = &sim->lanes[lanes[j]];
+      double len = net->lanes.a[lanes[j]].length_m;
+      if (U->n == 0) {
+        before += len;
+        continue;
+      }
+      const gw_veh *f = &sim->veh[U->v[0]];
+      double gap = before + len - f->pos - f->min_gap;
+      if (gap < 0) return 0;
+      if (gw__cf_follow_speed(gap, v->speed, f->decel, v->decel, dt, f->tau) <
+          f->speed - f->decel * dt)
+        return 0;
+      break;
+    }
+  }
+  return 1;
 }
 
 /* Safe speed on lane `to`, or a negative value when the change is unsafe
@@ -208,8 +243,7 @@ static double change_speed(gw_sim *sim, uint32_t vi, uint32_t to) {
     if (gap < 0) return -1;
     double vs = gw__cf_follow_speed(gap, v->speed, f->decel, v->decel, dt, f->tau);
     if (vs < f->speed - f->decel * dt) return -1;
-  } else if (v->pos - v->length < 15.0 && v->speed > 0.5) {
-    /* Someone may be coming off the junction right behind. */
+  } else if (!upstream_ok(sim, v, to)) {
     return -1;
   }
   /* Look ahead with the link this lane would take. */
@@ -217,10 +251,11 @@ static double change_speed(gw_sim *sim, uint32_t vi, uint32_t to) {
   v->lane = to;
   v->link = gw__lanes_choose_link(sim, v);
   double look = gw__cf_brake_gap(v->max_speed, v->decel, dt, v->tau) + v->speed * dt + 10;
-  double vs = gw__leader_speed(sim, v, to, k, v->pos, look);
+  double gap;
+  double vs = gw__leader_speed(sim, v, to, k, v->pos, look, &gap);
   v->lane = save_lane;
   v->link = save_link;
-  if (vs < v->speed - v->decel * dt) return -1;
+  if (gap < 0 || vs < v->speed - v->decel * dt) return -1;
   return vs;
 }
 
@@ -232,6 +267,24 @@ static void do_change(gw_sim *sim, uint32_t vi, uint32_t to) {
   v->link = gw__lanes_choose_link(sim, v);
   v->changed = 1;
   v->lc_gain = v->lc_right = 0;
+}
+
+/* 1 if vehicle v at `pos` keeps half a metre to its leader on lane L and
+** the follower there can stay behind it braking comfortably. */
+static int fits(const gw_sim *sim, const lane_rt *L, const gw_veh *v, double pos) {
+  const double dt = sim->cfg.step_s;
+  for (uint32_t j = 0; j < L->n; j++) {
+    const gw_veh *x = &sim->veh[L->v[j]];
+    if (x->pos >= pos) {
+      if (x->pos - x->length - pos < 0.5) return 0;
+      continue;
+    }
+    double gap = pos - v->length - x->pos - x->min_gap;
+    if (gap < 0) return 0;
+    return gw__cf_follow_speed(gap, v->speed, x->decel, v->decel, dt, x->tau) >=
+           x->speed - x->decel * dt;
+  }
+  return 1;
 }
 
 /* Two vehicles side by side that each need the other's lane trade places,
@@ -255,18 +308,7 @@ static int try_swap(gw_sim *sim, uint32_t vi, uint32_t to) {
     gw__lane_remove(sim, to, oi);
     int ok = 1;
     const lane_rt *A = &sim->lanes[to], *B = &sim->lanes[from];
-    for (uint32_t j = 0; j < A->n && ok; j++) {
-      const gw_veh *x = &sim->veh[A->v[j]];
-      if (x->pos >= p_v) ok = x->pos - x->length - p_v >= 0.5;
-      else ok = p_v - v->length - x->pos >= 0.5;
-      if (x->pos < p_v) break;
-    }
-    for (uint32_t j = 0; j < B->n && ok; j++) {
-      const gw_veh *x = &sim->veh[B->v[j]];
-      if (x->pos >= p_o) ok = x->pos - x->length - p_o >= 0.5;
-      else ok = p_o - o->length - x->pos >= 0.5;
-      if (x->pos < p_o) break;
-    }
+    ok = fits(sim, A, v, p_v) && fits(sim, B, o, p_o);
     if (!ok) {
       gw__lane_insert(sim, from, vi);
       gw__lane_insert(sim, to, oi);
@@ -332,7 +374,8 @@ static void consider(gw_sim *sim, uint32_t vi) {
   const lane_rt *L = &sim->lanes[v->lane];
   while (L->v[k] != vi) k++;
   double look = gw__cf_brake_gap(vmax, v->decel, dt, v->tau) + vmax * dt + 30;
-  double here = gw__leader_speed(sim, v, v->lane, k, v->pos, look);
+  double gap;
+  double here = gw__leader_speed(sim, v, v->lane, k, v->pos, look, &gap);
   if (here > vmax) here = vmax;
   /* Speed gain: the better neighbour among the wanted ones. */
   double best = here;

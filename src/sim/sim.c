@@ -79,6 +79,19 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
     return GW_ENOMEM;
   }
   for (uint32_t l = 0; l < net->links.n; l++) sim->link_head[l] = GW_NONE;
+  /* Incoming links per lane (counting sort by destination lane). */
+  sim->in_off = gw__calloc(net->lanes.n + 2, sizeof *sim->in_off);
+  sim->in_links = gw__calloc(net->links.n + 1, sizeof *sim->in_links);
+  if (!sim->in_off || !sim->in_links) {
+    gw_sim_destroy(sim);
+    return GW_ENOMEM;
+  }
+  for (uint32_t l = 0; l < net->links.n; l++) sim->in_off[net->links.a[l].to_lane + 1]++;
+  for (uint32_t l = 0; l < net->lanes.n; l++) sim->in_off[l + 1] += sim->in_off[l];
+  for (uint32_t l = 0; l < net->links.n; l++)
+    sim->in_links[sim->in_off[net->links.a[l].to_lane]++] = l;
+  for (uint32_t l = (uint32_t)net->lanes.n; l > 0; l--) sim->in_off[l] = sim->in_off[l - 1];
+  sim->in_off[0] = 0;
   sim->stats.loaded = sim->nveh;
   /* Vehicles departing before `begin` are dropped, as SUMO does. */
   while (sim->next_trip < sim->nveh &&
@@ -102,6 +115,8 @@ void gw_sim_destroy(gw_sim *sim) {
   gw__free(sim->link_busy);
   gw__free(sim->touched);
   gw__free(sim->edge_failed);
+  gw__free(sim->in_off);
+  gw__free(sim->in_links);
   gw__free(sim->appr);
   gw__free(sim->tls);
   gw__free(sim);
@@ -523,7 +538,9 @@ static int try_insert_on(gw_sim *sim, uint32_t vi, uint32_t lane) {
   }
   v->speed = 0;
   double look = gw__cf_brake_gap(vmax, v->decel, dt, v->tau) + vmax * dt + 5;
-  double vs = gw__leader_speed(sim, v, lane, idx, pos, look);
+  double gap;
+  double vs = gw__leader_speed(sim, v, lane, idx, pos, look, &gap);
+  if (gap < 0) return 0;
   /* A red light or lane end ahead limits the speed as well. */
   double dist = len - pos;
   if (v->ri + 1 < tr->route_n) {

@@ -94,6 +94,7 @@ struct gw_sim {
   uint32_t appr_n, appr_cap;
   uint32_t *touched;
   uint32_t touched_n;
+  uint32_t *in_off, *in_links; /* per normal lane: links that lead into it */
   uint64_t *edge_failed;  /* per edge: 1 + step of the last failed insertion */
   tls_rt *tls;
   gw_sim_stats stats;
@@ -113,10 +114,12 @@ uint32_t gw__lanes_choose_link(const gw_sim *sim, const gw_veh *v);
 void gw__lanes_change(gw_sim *sim);
 int gw__lane_insert(gw_sim *sim, uint32_t lane, uint32_t vi);
 void gw__lane_remove(gw_sim *sim, uint32_t lane, uint32_t vi);
-/* Safe speed for vehicle `vi` at `pos` on `lane` behind everything ahead on
-** its path, looking at most `look` m ahead (leaders only). */
+/* Safe speed for vehicle `v` at `pos` on `lane` (standing at index
+** idx_in_lane of its array) behind the first vehicle ahead on its path,
+** looking at most `look` m ahead; *gap gets the net gap to that vehicle
+** (1e9 when none), negative when they overlap. */
 double gw__leader_speed(const gw_sim *sim, const gw_veh *v, uint32_t lane, uint32_t idx_in_lane,
-                        double pos, double look);
+                        double pos, double look, double *gap);
 
 static inline double gw__vmax_on(const gw_sim *sim, const gw_veh *v, uint32_t lane) {
   double lim = sim->net->lanes.a[lane].speed_mps * v->speed_factor;
