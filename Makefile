@@ -1,0 +1,72 @@
+# Makefile -- the front door to Greenwave's build, tests and benchmarks.
+#
+# CMake does the real building; this file only names the usual jobs and the
+# build directories they use, so that a fresh clone needs one command:
+#
+#   make run     install what is missing, build (build/, Release) and simulate
+#                the grid4x4 scenario with a progress bar and a summary
+#   make test    build/ with warnings as errors and ctest; then build-asan/
+#                (AddressSanitizer + UBSan) and ctest; then build-fuzz/ (clang,
+#                libFuzzer): replay the fuzz seeds and fuzz each importer
+#                FUZZ_SECONDS seconds
+#   make build   just build build/
+#   make fuzz    just the fuzzing part of make test
+#   make bench   Greenwave beside SUMO on BENCH_SCENARIO (bench/README.md)
+#   make clean   remove the build directories and the fuzzers' working corpus
+#
+# Every job runs scripts/setup.sh first, which installs missing Debian
+# packages (root needed once) and otherwise returns at once.  The steps of
+# `make test` run in order and stop at the first failure; `make -k test` goes
+# on with the other build directories and reports each failure.
+JOBS ?= 2
+FUZZ_SECONDS ?= 20
+SCENARIO ?= scenarios/grid4x4/grid4x4.sumocfg
+BENCH_SCENARIO ?= grid4x4
+CTEST = ctest --output-on-failure -j$(JOBS)
+# Leaks are errors in the sanitizer build, and UBSan stops at its first report
+# with a stack trace, so that ctest sees a failure instead of a log line.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+.PHONY: all setup build run test test-release test-asan test-fuzz fuzz bench clean
+.NOTPARALLEL:
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+# A plain build for people: warnings stay warnings.
+build: setup
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGW_WERROR=OFF
+	cmake --build build -j$(JOBS)
+
+run: build
+	./build/greenwave sim $(SCENARIO)
+
+test: setup test-release test-asan test-fuzz
+
+test-release:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGW_WERROR=ON
+	cmake --build build -j$(JOBS)
+	cd build && $(CTEST)
+
+test-asan:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DGW_SANITIZE=ON -DGW_WERROR=ON
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && $(SAN_ENV) $(CTEST)
+
+# The fuzz build compiles only the fuzz targets; its ctest replays their seeds
+# and saved crash inputs, then each target fuzzes for FUZZ_SECONDS.
+test-fuzz:
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release -DGW_FUZZ=ON -DGW_WERROR=ON
+	cmake --build build-fuzz -j$(JOBS) --target fuzz
+	cd build-fuzz && $(SAN_ENV) $(CTEST) -L fuzz
+	scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz: setup test-fuzz
+
+bench: build
+	bench/sim-vs-sumo.sh $(BENCH_SCENARIO)
+
+clean:
+	rm -rf build build-asan build-fuzz tests/fuzz/corpus-run
