@@ -10,7 +10,7 @@
 #include "alloc.h"
 
 uint64_t gw__hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = 14695981039346656037ULL;
   for (; *s; s++) {
     h ^= (unsigned char)*s;
     h *= 1099511628211ULL;

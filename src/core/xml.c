@@ -138,6 +138,16 @@ int gw__xml_attr_str(gw_xml *x, const char *elem, const char **attrs, const char
   return 0;
 }
 
+/* Names the element by its id when it has one, so the user can find it. */
+static int bad_value(gw_xml *x, const char *elem, const char **attrs, const char *key,
+                     const char *v, const char *what) {
+  const char *id = gw__xml_attr(attrs, "id");
+  if (id && strcmp(key, "id"))
+    return gw__xml_fail(x, GW_EPARSE, "<%s id='%s'> %s=\"%s\": expected %s", elem, id, key, v,
+                        what);
+  return gw__xml_fail(x, GW_EPARSE, "<%s %s=\"%s\">: expected %s", elem, key, v, what);
+}
+
 int gw__xml_attr_double(gw_xml *x, const char *elem, const char **attrs, const char *key,
                         int required, double dflt, double *out) {
   const char *v = gw__xml_attr(attrs, key);
@@ -152,7 +162,7 @@ int gw__xml_attr_double(gw_xml *x, const char *elem, const char **attrs, const c
   double d = strtod(v, &endp);
   while (*endp == ' ') endp++;
   if (endp == v || *endp || errno || !isfinite(d))
-    return gw__xml_fail(x, GW_EPARSE, "<%s %s=\"%s\">: expected a number", elem, key, v);
+    return bad_value(x, elem, attrs, key, v, "a number");
   *out = d;
   return 0;
 }
@@ -170,7 +180,7 @@ int gw__xml_attr_int(gw_xml *x, const char *elem, const char **attrs, const char
   errno = 0;
   long d = strtol(v, &endp, 10);
   if (endp == v || *endp || errno)
-    return gw__xml_fail(x, GW_EPARSE, "<%s %s=\"%s\">: expected an integer", elem, key, v);
+    return bad_value(x, elem, attrs, key, v, "an integer");
   *out = d;
   return 0;
 }

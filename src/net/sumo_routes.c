@@ -488,7 +488,7 @@ static int cmp_trip(const void *a, const void *b) {
 int gw_demand_finish(gw_demand *d, gw_error *err) {
   (void)err;
   if (d->finished) return GW_OK;
-  qsort(d->trips.a, d->trips.n, sizeof *d->trips.a, cmp_trip);
+  if (d->trips.n > 1) qsort(d->trips.a, d->trips.n, sizeof *d->trips.a, cmp_trip);
   for (size_t i = 0; i < d->trips.n; i++) {
     trip_rec *r = &d->trips.a[i];
     r->t.route = d->edges.a + d->routes.a[r->route].off;

@@ -608,14 +608,7 @@ static void error_non_numeric_length(void **state) {
 
 static void error_non_numeric_length_names_lane(void **state) {
   (void)state;
-  /* GAP (src/net/sumo_net.c, on_lane, via gw__xml_attr_double in
-  ** src/core/xml.c): for <lane id="e1_0" length="1O0"> the message is
-  ** 'tiny.net.xml:6: <lane length="1O0">: expected a number' -- file, line,
-  ** attribute and value, but not the lane's id, which the out-of-range
-  ** message for the same attribute does give ("lane 'e1_0': length -3 m
-  ** ...").  The typed attribute helpers do not know the element's id.
-  ** Remove the skip() once number errors name the element's id. */
-  skip();
+  
   unsigned line;
   char *doc = mutate("length=\"100.00\" shape=\"0,0", "length=\"1O0\" shape=\"0,0", &line);
   const char *n[] = {"'e1_0'", NULL};
