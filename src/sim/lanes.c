@@ -287,6 +287,14 @@ static int fits(const gw_sim *sim, const lane_rt *L, const gw_veh *v, double pos
   return 1;
 }
 
+/* 1 if a vehicle on lane index `at` must change lanes, and the way to a lane
+** it wants leads over lane index `over`. */
+static int wants_toward(const gw_veh *v, uint32_t at, uint32_t over) {
+  if (v->want_cur & (1u << at)) return 0;
+  if (over > at) return (v->want_cur >> over) != 0;
+  return (v->want_cur & ((2u << over) - 1)) != 0;
+}
+
 /* Two vehicles side by side that each need the other's lane trade places,
 ** as drivers do; neither instantaneous change alone could ever fit. */
 static int try_swap(gw_sim *sim, uint32_t vi, uint32_t to) {
@@ -297,22 +305,30 @@ static int try_swap(gw_sim *sim, uint32_t vi, uint32_t to) {
   for (uint32_t k = 0; k < T->n; k++) {
     uint32_t oi = T->v[k];
     gw_veh *o = &sim->veh[oi];
-    if (o->changed || o->pos - o->length > v->pos || o->pos < v->pos - v->length) continue;
+    /* Side by side, or too close for either to change in front of the other. */
+    if (o->changed || o->pos - o->length > v->pos + v->min_gap ||
+        o->pos + o->min_gap < v->pos - v->length)
+      continue;
     uint32_t oidx = net->lanes.a[to].index;
     uint32_t myidx = net->lanes.a[from].index;
-    if ((o->want_cur & (1u << oidx)) || !(o->want_cur & (1u << myidx))) return 0;
+    if (!wants_toward(o, oidx, myidx)) return 0;
     if (v->speed > 2 || o->speed > 2) return 0;
-    /* Room: each must fit behind the other lane's leader and before its follower. */
+    /* Room: each must fit behind the other lane's leader and before its
+    ** follower, where it stands or, both standing, in the other's place
+    ** (queued drivers trade places a few metres; SUMO swaps them too). */
     double p_v = v->pos, p_o = o->pos;
     gw__lane_remove(sim, from, vi);
     gw__lane_remove(sim, to, oi);
-    int ok = 1;
     const lane_rt *A = &sim->lanes[to], *B = &sim->lanes[from];
-    ok = fits(sim, A, v, p_v) && fits(sim, B, o, p_o);
-    if (!ok) {
-      gw__lane_insert(sim, from, vi);
-      gw__lane_insert(sim, to, oi);
-      return 0;
+    if (!(fits(sim, A, v, p_v) && fits(sim, B, o, p_o))) {
+      int ok = v->speed < 0.5 && o->speed < 0.5 && fits(sim, A, v, p_o) && fits(sim, B, o, p_v);
+      if (!ok) {
+        gw__lane_insert(sim, from, vi);
+        gw__lane_insert(sim, to, oi);
+        return 0;
+      }
+      v->pos = p_o;
+      o->pos = p_v;
     }
     v->lane = to;
     o->lane = from;
