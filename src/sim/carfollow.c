@@ -23,7 +23,7 @@
 double gw__cf_brake_gap(double v, double decel, double dt, double headway) {
   if (v <= 0) return 0;
   double b = decel * dt;
-  double steps = floor(v / b);
+  double steps = (double)(long)(v / b); /* floor for v >= 0, without a libm call */
   return dt * (steps * v - b * steps * (steps + 1) / 2) + v * headway;
 }
 
@@ -36,8 +36,8 @@ double gw__cf_stop_speed(double gap, double decel, double dt, double headway) {
   ** number of braking steps that fits with r = 0. */
   const double b = decel * dt, s = dt, t = headway;
   const double c = t - s / 2;
-  double n = floor((-c + sqrt(c * c + 2 * s * gap / b)) / s);
-  if (n < 0) n = 0;
+  double q = (-c + sqrt(c * c + 2 * s * gap / b)) / s;
+  double n = q > 0 ? (double)(long)q : 0; /* floor, clamped at 0 */
   double h = 0.5 * n * (n - 1) * b * s + n * b * t;
   double r = (gap - h) / (n * s + t);
   if (r < 0) r = 0; /* rounding at the boundary of two n */
@@ -64,4 +64,15 @@ double gw__cf_next_speed(double v, double v_safe, double v_desired, double accel
   double vd = vmax < accel ? vmax - sigma * vmax * dt * u : vmax - sigma * accel * dt * u;
   if (vd < 0) vd = 0;
   return vd > vmin ? vd : vmin;
+}
+
+double gw__cf_follow_speed_capped(double gap, double v_lead, double decel, double lead_decel,
+                                  double dt, double tau, double cap) {
+  double d = lead_decel > decel ? lead_decel : decel;
+  double room = gap + gw__cf_brake_gap(v_lead, d, dt, 0) - GAP_EPS;
+  /* Most leaders are far enough not to matter: one cheap test instead of a
+  ** square root.  cap*tau + brake_gap(cap) is exactly the distance the
+  ** closed form of gw__cf_stop_speed needs for speed cap. */
+  if (cap >= 0 && room >= cap * tau + gw__cf_brake_gap(cap, decel, dt, 0)) return cap;
+  return gw__cf_stop_speed(gap + gw__cf_brake_gap(v_lead, d, dt, 0), decel, dt, tau);
 }

@@ -24,6 +24,11 @@ double gw__cf_stop_speed(double gap, double decel, double dt, double headway);
 double gw__cf_follow_speed(double gap, double v_lead, double decel, double lead_decel,
                            double dt, double tau);
 
+/* min(cap, gw__cf_follow_speed(...)), computed without the square root when
+** the leader is too far to matter. */
+double gw__cf_follow_speed_capped(double gap, double v_lead, double decel, double lead_decel,
+                                  double dt, double tau, double cap);
+
 /* The next speed given the upper bound `v_safe` from every constraint:
 ** limited by acceleration and the desired speed, lowered by the dawdling
 ** draw `u` in [0,1) with weight `sigma` (by sigma*accel*dt*u, or below a

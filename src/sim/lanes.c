@@ -82,9 +82,9 @@ static uint32_t allowed_lanes(const gw_net *net, uint32_t edge, uint32_t vclass)
 
 void gw__lanes_update_wants(gw_sim *sim, gw_veh *v) {
   const gw_net *net = sim->net;
-  const gw_trip *tr = gw_demand_trip(sim->demand, (uint32_t)(v - sim->veh));
+  const gw_trip *tr = v->trip;
   const uint32_t *r = tr->route;
-  uint32_t vclass = gw_demand_vtype(sim->demand, tr->vtype)->vclass;
+  uint32_t vclass = v->vclass;
   uint32_t last = v->ri + LOOK_EDGES;
   if (last > tr->route_n - 1) last = tr->route_n - 1;
   uint32_t mask = allowed_lanes(net, r[last], vclass), next_mask = mask;
@@ -99,7 +99,7 @@ void gw__lanes_update_wants(gw_sim *sim, gw_veh *v) {
 
 uint32_t gw__lanes_choose_link(const gw_sim *sim, const gw_veh *v) {
   const gw_net *net = sim->net;
-  const gw_trip *tr = gw_demand_trip(sim->demand, (uint32_t)(v - sim->veh));
+  const gw_trip *tr = v->trip;
   if (v->ri + 1 >= tr->route_n) return GW_NONE;
   uint32_t next = tr->route[v->ri + 1];
   const gw_lane *ln = &net->lanes.a[v->lane];
@@ -147,14 +147,16 @@ double gw__leader_speed(const gw_sim *sim, const gw_veh *v, uint32_t lane, uint3
   const gw_net *net = sim->net;
   const double dt = sim->cfg.step_s;
   const lane_rt *L = &sim->lanes[lane];
+  /* Callers never use more than the allowed speed: cap there. */
+  const double cap = gw__vmax_on(sim, v, lane);
   *gap_out = 1e9;
   if (idx > 0) {
     const gw_veh *ld = &sim->veh[L->v[idx - 1]];
     double gap = ld->pos - ld->length - pos - v->min_gap;
     *gap_out = gap;
-    return gw__cf_follow_speed(gap, ld->speed, v->decel, ld->decel, dt, v->tau);
+    return gw__cf_follow_speed_capped(gap, ld->speed, v->decel, ld->decel, dt, v->tau, cap);
   }
-  const gw_trip *tr = gw_demand_trip(sim->demand, (uint32_t)(v - sim->veh));
+  const gw_trip *tr = v->trip;
   double dist = net->lanes.a[lane].length_m - pos;
   uint32_t cur = lane, ri = v->ri;
   int via_i = v->via_i;
@@ -177,11 +179,11 @@ double gw__leader_speed(const gw_sim *sim, const gw_veh *v, uint32_t lane, uint3
       const gw_veh *ld = &sim->veh[N->v[N->n - 1]];
       double gap = dist + ld->pos - ld->length - v->min_gap;
       *gap_out = gap;
-      return gw__cf_follow_speed(gap, ld->speed, v->decel, ld->decel, dt, v->tau);
+      return gw__cf_follow_speed_capped(gap, ld->speed, v->decel, ld->decel, dt, v->tau, cap);
     }
     dist += net->lanes.a[cur].length_m;
   }
-  return 1e9;
+  return cap;
 }
 
 /* ---- lane changing ------------------------------------------------------ */
@@ -360,7 +362,7 @@ static void ask_cooperation(gw_sim *sim, uint32_t vi, uint32_t to) {
   }
 }
 
-static void consider(gw_sim *sim, uint32_t vi) {
+static void consider(gw_sim *sim, uint32_t vi, uint32_t k) {
   const gw_net *net = sim->net;
   const double dt = sim->cfg.step_s;
   gw_veh *v = &sim->veh[vi];
@@ -386,22 +388,20 @@ static void consider(gw_sim *sim, uint32_t vi) {
     return;
   }
   double vmax = gw__vmax_on(sim, v, v->lane);
-  uint32_t k = 0;
-  const lane_rt *L = &sim->lanes[v->lane];
-  while (L->v[k] != vi) k++;
   double look = gw__cf_brake_gap(vmax, v->decel, dt, v->tau) + vmax * dt + 30;
   double gap;
   double here = gw__leader_speed(sim, v, v->lane, k, v->pos, look, &gap);
   if (here > vmax) here = vmax;
-  /* Speed gain: the better neighbour among the wanted ones. */
+  /* Speed gain: the better neighbour among the wanted ones.  A driver who
+  ** already goes as fast as allowed only looks to the right. */
   double best = here;
   uint32_t best_to = GW_NONE;
-  for (int dir = -1; dir <= 1; dir += 2) {
+  int free_flow = here >= vmax - 1.0;
+  for (int dir = -1; dir <= (free_flow ? -1 : 1); dir += 2) {
     int j = (int)idx + dir;
     if (j < 0 || j >= (int)e->nlanes || !(want & (1u << j))) continue;
     uint32_t to = e->lane0 + (uint32_t)j;
-    if (!(net->lanes.a[to].allow & gw_demand_vtype(sim->demand, gw_demand_trip(sim->demand, vi)->vtype)->vclass))
-      continue;
+    if (!(net->lanes.a[to].allow & v->vclass)) continue;
     double vs = change_speed(sim, vi, to);
     if (vs < 0) continue;
     if (vs > vmax) vs = vmax;
@@ -431,7 +431,7 @@ void gw__lanes_change(gw_sim *sim) {
     for (uint32_t k = 0; k < L->n; k++) {
       uint32_t vi = L->v[k];
       if (sim->veh[vi].changed) continue;
-      consider(sim, vi);
+      consider(sim, vi, k);
       if (L->n > k && L->v[k] != vi) k--; /* it left: the next one moved up */
     }
   }

@@ -93,6 +93,10 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
   for (uint32_t l = (uint32_t)net->lanes.n; l > 0; l--) sim->in_off[l] = sim->in_off[l - 1];
   sim->in_off[0] = 0;
   sim->stats.loaded = sim->nveh;
+  for (uint32_t i = 0; i < sim->nveh; i++) {
+    sim->veh[i].trip = gw_demand_trip(demand, i);
+    sim->veh[i].vclass = gw_demand_vtype(demand, sim->veh[i].trip->vtype)->vclass;
+  }
   /* Vehicles departing before `begin` are dropped, as SUMO does. */
   while (sim->next_trip < sim->nveh &&
          gw_demand_trip(demand, sim->next_trip)->depart_s < c.begin_s - 1e-9) {
@@ -205,7 +209,7 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
   const gw_net *net = sim->net;
   const double dt = sim->cfg.step_s;
   gw_veh *v = &sim->veh[vi];
-  const gw_trip *tr = gw_demand_trip(sim->demand, vi);
+  const gw_trip *tr = v->trip;
   const lane_rt *L = &sim->lanes[v->lane];
   double vmax = gw__vmax_on(sim, v, v->lane);
   double vnext_max = v->speed + v->accel * dt;
@@ -232,8 +236,8 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
   v->coop = v->coop_lead = GW_NONE;
   if (idx > 0) {
     const gw_veh *ld = &sim->veh[L->v[idx - 1]];
-    vsafe = gw__cf_follow_speed(ld->pos - ld->length - v->pos - v->min_gap, ld->speed, v->decel,
-                                ld->decel, dt, v->tau);
+    vsafe = gw__cf_follow_speed_capped(ld->pos - ld->length - v->pos - v->min_gap, ld->speed,
+                                       v->decel, ld->decel, dt, v->tau, vnext_max);
   }
   /* Walk lanes ahead: stop lines, lane ends and (when first on the lane)
   ** leaders further on. */
@@ -305,8 +309,8 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
     if (!leader_found && sim->lanes[cur].n > 0) {
       const lane_rt *N = &sim->lanes[cur];
       const gw_veh *ld = &sim->veh[N->v[N->n - 1]];
-      double s = gw__cf_follow_speed(dist + ld->pos - ld->length - v->min_gap, ld->speed,
-                                     v->decel, ld->decel, dt, v->tau);
+      double s = gw__cf_follow_speed_capped(dist + ld->pos - ld->length - v->min_gap, ld->speed,
+                                            v->decel, ld->decel, dt, v->tau, vnext_max);
       if (s < vsafe) vsafe = s;
       leader_found = 1;
     }
@@ -426,7 +430,7 @@ static void move(gw_sim *sim) {
     for (uint32_t k = 0; k < L->n; k++) {
       uint32_t vi = L->v[k];
       gw_veh *v = &sim->veh[vi];
-      const gw_trip *tr = gw_demand_trip(sim->demand, vi);
+      const gw_trip *tr = v->trip;
       double vmax = gw__vmax_on(sim, v, v->lane);
       double vn = gw__cf_next_speed(v->speed, v->vnext, vmax, v->accel, v->decel, v->sigma,
                                     rng_u(sim, vi, 1), dt);
@@ -440,6 +444,7 @@ static void move(gw_sim *sim) {
       if (vn < HALT_SPEED) {
         v->waiting += dt;
         v->stuck += dt;
+        if (v->stuck > sim->max_stuck) sim->max_stuck = v->stuck;
         if (!v->halted) v->stops++;
         v->halted = 1;
       } else {
@@ -670,7 +675,8 @@ static int insert(gw_sim *sim) {
 static void teleport(gw_sim *sim) {
   const gw_net *net = sim->net;
   double limit = sim->cfg.time_to_teleport_s;
-  if (limit <= 0) return;
+  /* move() noted the longest standstill: most steps have nobody to move on. */
+  if (limit <= 0 || sim->max_stuck < limit) return;
   for (uint32_t l = 0; l < net->lanes.n; l++) {
     lane_rt *L = &sim->lanes[l];
     if (L->n == 0 || net->lanes.a[l].internal) continue;
@@ -707,6 +713,7 @@ static void teleport(gw_sim *sim) {
 
 int gw_sim_step(gw_sim *sim) {
   gw__signals_step(sim);
+  sim->max_stuck = 0;
   plan(sim);
   yield(sim);
   move(sim);

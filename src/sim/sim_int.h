@@ -25,6 +25,8 @@
 enum { VS_FUTURE, VS_PENDING, VS_RUNNING, VS_DONE };
 
 typedef struct gw_veh {
+  const gw_trip *trip;   /* the demand's record: id, route, type */
+  uint32_t vclass;       /* GW_VC_* bit of its type */
   /* Kinematics. */
   double pos;            /* front, m from the start of `lane` */
   double speed, vnext;   /* m/s now, and planned for this step */
@@ -95,7 +97,8 @@ struct gw_sim {
   uint32_t *touched;
   uint32_t touched_n;
   uint32_t *in_off, *in_links; /* per normal lane: links that lead into it */
-  uint64_t *edge_failed;  /* per edge: 1 + step of the last failed insertion */
+  uint64_t *edge_failed;
+  double max_stuck;       /* longest standstill seen by move() this step (s) */  /* per edge: 1 + step of the last failed insertion */
   tls_rt *tls;
   gw_sim_stats stats;
   gw_trip_fn on_trip;
