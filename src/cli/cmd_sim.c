@@ -73,6 +73,11 @@ static long peak_rss_kb(void) {
   return ru.ru_maxrss;
 }
 
+static void log_to_stderr(void *ud, int level, const char *msg) {
+  (void)ud;
+  if (level <= GW_LOG_WARN) fprintf(stderr, "greenwave: %s: %s\n", level <= GW_LOG_ERROR ? "error" : "warning", msg);
+}
+
 int gw_cmd_sim(int argc, char **argv) {
   const char *path = NULL, *trips_path = NULL;
   const char *adds[32];
@@ -122,6 +127,7 @@ int gw_cmd_sim(int argc, char **argv) {
     fputs(usage, stderr);
     return 2;
   }
+  gw_set_log(log_to_stderr, NULL);
   double t0 = gw_cli_now();
   gw_error err = {0, {0}};
   gw_scenario *sc = NULL;

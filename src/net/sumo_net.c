@@ -423,9 +423,23 @@ static int on_phase(loader *ld, gw_xml *x, const char **at) {
 
 static int end_tllogic(loader *ld, gw_xml *x) {
   gw_net *net = ld->net;
-  if (net->programs.a[ld->cur_prog].nphases == 0)
-    return gw__xml_fail(x, GW_EINVAL, "<tlLogic id=\"%s\"> has no phases",
-                        net->tls.a[ld->cur_tls].id);
+  gw_tlprogram *p = &net->programs.a[ld->cur_prog];
+  if (p->nphases == 0) {
+    /* In an additional file a <tlLogic> without phases changes the offset
+    ** of a program already loaded (as SUMO's tlsCoordinator writes them). */
+    const gw_tls *tl = &net->tls.a[ld->cur_tls];
+    for (uint32_t i = 0; ld->additional && i < tl->prog_n; i++) {
+      gw_tlprogram *old = &net->programs.a[net->refs.a[tl->prog_off + i]];
+      if (strcmp(old->id, p->id) != 0) continue;
+      old->offset_s = p->offset_s;
+      gw__free(p->id);
+      net->programs.n--;
+      ld->cur_prog = GW_NONE;
+      return GW_OK;
+    }
+    return gw__xml_fail(x, GW_EINVAL, "<tlLogic id=\"%s\" programID=\"%s\"> has no phases%s",
+                        tl->id, p->id, ld->additional ? " and names no loaded program" : "");
+  }
   int rc = gw__net_tls_program_add(net, ld->cur_tls, ld->cur_prog);
   ld->cur_prog = GW_NONE;
   return rc;

@@ -11,14 +11,17 @@
 #include <math.h>
 
 #include "core/alloc.h"
+#include "core/error.h"
 #include "sim/sim_int.h"
 
 int gw__signals_init(gw_sim *sim) {
   const gw_net *net = sim->net;
   sim->tls = gw__calloc(net->tls.n + 1, sizeof *sim->tls);
   if (!sim->tls) return GW_ENOMEM;
+  uint32_t other = 0;
   for (uint32_t t = 0; t < net->tls.n; t++) {
     const gw_tlprogram *p = &net->programs.a[net->tls.a[t].active];
+    if (p->type != GW_TL_STATIC) other++;
     double cyc = p->cycle_s;
     double pos = fmod(sim->t - p->offset_s, cyc);
     if (pos < 0) pos += cyc;
@@ -33,6 +36,11 @@ int gw__signals_init(gw_sim *sim) {
     sim->tls[t].next_switch_t = sim->t + remain;
     sim->tls[t].state = gw__net_state(net, &net->phases.a[p->phase0 + k]);
   }
+  if (other)
+    gw__log(GW_LOG_WARN,
+            "%u signal(s) have an actuated or other non-static program; without a controller "
+            "their phase durations run as a fixed-time plan",
+            other);
   return GW_OK;
 }
 
