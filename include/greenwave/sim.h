@@ -83,6 +83,23 @@ void gw_sim_on_trip(gw_sim *sim, gw_trip_fn fn, void *ud);
 const char *gw_sim_signal_state(const gw_sim *sim, uint32_t tls);
 uint32_t gw_sim_signal_phase(const gw_sim *sim, uint32_t tls);
 
+/* External control of a signal: after gw_sim_signal_take the simulator no
+** longer runs the signal's program; the state set last is shown until the
+** next set.  `state` must have one character per link index. */
+int gw_sim_signal_take(gw_sim *sim, uint32_t tls);
+int gw_sim_signal_set(gw_sim *sim, uint32_t tls, const char *state);
+
+/* Vehicles on a lane now, and those below 0.1 m/s. */
+int gw_sim_lane_counts(const gw_sim *sim, uint32_t lane, uint32_t *vehicles, uint32_t *halting);
+
+/* Induction loops: the net's detectors come first (same indices), loops
+** added with gw_sim_detector_add follow.  Readings cover the last step. */
+#include "greenwave/field.h"
+uint32_t gw_sim_detector_count(const gw_sim *sim);
+uint32_t gw_sim_detector_lane(const gw_sim *sim, uint32_t det);
+int gw_sim_detector_add(gw_sim *sim, uint32_t lane, double pos_m, uint32_t *det);
+int gw_sim_detector_read(const gw_sim *sim, uint32_t det, gw_detector_reading *out);
+
 /* Read access to vehicles, for tests and the dashboard.  `i` ranges over
 ** the demand's trips; a vehicle not in the network returns GW_ENOTFOUND. */
 typedef struct gw_vehicle_view {

@@ -10,9 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "cli/cli.h"
+#include "greenwave/control.h"
+#include "greenwave/field.h"
 #include "greenwave/metrics.h"
 #include "greenwave/scenario.h"
 #include "greenwave/sim.h"
@@ -33,6 +37,14 @@ static const char usage[] =
     "                   may be repeated; the last program loaded for a signal runs\n"
     "  --teleport S     move on vehicles stuck S seconds (default: scenario's, or 300;\n"
     "                   0 disables)\n"
+    "  --controller NAME[:key=value,...]\n"
+    "                   run every signal with a Greenwave controller under the safety\n"
+    "                   monitor instead of its program: fixed, actuated, maxpressure,\n"
+    "                   adaptive (parameters: docs/control.md)\n"
+    "  --events FILE    write the high-resolution event log (Indiana codes) as CSV:\n"
+    "                   SignalID,Timestamp,EventCode,EventParam\n"
+    "  --date YYYY-MM-DD  calendar day of simulated time 0 in the event log\n"
+    "                   (default 2026-01-05, a Monday)\n"
     "  --trips FILE     write one CSV row per arrived vehicle (SUMO tripinfo fields)\n"
     "  --json           print the summary as one JSON object on stdout\n"
     "  --quiet          no progress output\n"
@@ -44,7 +56,29 @@ static const char usage[] =
 typedef struct run_ctx {
   gw_trip_summary sum;
   FILE *trips;
+  FILE *events;
+  const gw_net *net;
+  int y, mo, d;
 } run_ctx;
+
+/* One event as a CSV row with a 0.1 s timestamp on the chosen day. */
+static void on_event(void *ud, const gw_event *e) {
+  run_ctx *c = ud;
+  if (!c->events) return;
+  long tenths = lround(e->t * 10);
+  long days = tenths / 864000, rem = tenths % 864000;
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  tm.tm_year = c->y - 1900;
+  tm.tm_mon = c->mo - 1;
+  tm.tm_mday = c->d + (int)days;
+  tm.tm_isdst = 0;
+  time_t tt = timegm(&tm);
+  gmtime_r(&tt, &tm);
+  fprintf(c->events, "%s,%04d-%02d-%02d %02ld:%02ld:%02ld.%ld,%d,%d\n",
+          gw_net_tls_id(c->net, e->tls), tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+          rem / 36000, rem / 600 % 60, rem / 10 % 60, rem % 10, e->code, e->param);
+}
 
 static void on_trip(void *ud, const gw_trip_record *r) {
   run_ctx *c = ud;
@@ -79,7 +113,8 @@ static void log_to_stderr(void *ud, int level, const char *msg) {
 }
 
 int gw_cmd_sim(int argc, char **argv) {
-  const char *path = NULL, *trips_path = NULL;
+  const char *path = NULL, *trips_path = NULL, *ctl_spec = NULL, *events_path = NULL;
+  const char *date = "2026-01-05";
   const char *adds[32];
   int nadd = 0, json = 0, quiet = 0;
   double end = -2, step = -1, seed = -1, tele = -1;
@@ -95,7 +130,8 @@ int gw_cmd_sim(int argc, char **argv) {
       quiet = 1;
     } else if (!strcmp(a, "--end") || !strcmp(a, "--step") || !strcmp(a, "--seed") ||
                !strcmp(a, "--trips") || !strcmp(a, "--additional") ||
-               !strcmp(a, "--teleport")) {
+               !strcmp(a, "--teleport") || !strcmp(a, "--controller") ||
+               !strcmp(a, "--events") || !strcmp(a, "--date")) {
       if (!val) {
         gw_cli_error("%s needs a value (see `greenwave sim --help`)", a);
         return 2;
@@ -106,6 +142,9 @@ int gw_cmd_sim(int argc, char **argv) {
       if (!strcmp(a, "--seed") && parse_num(a, val, 0, 4294967295.0, &seed)) return 2;
       if (!strcmp(a, "--teleport") && parse_num(a, val, 0, 1e9, &tele)) return 2;
       if (!strcmp(a, "--trips")) trips_path = val;
+      if (!strcmp(a, "--controller")) ctl_spec = val;
+      if (!strcmp(a, "--events")) events_path = val;
+      if (!strcmp(a, "--date")) date = val;
       if (!strcmp(a, "--additional")) {
         if (nadd == 32) {
           gw_cli_error("at most 32 --additional files");
@@ -132,9 +171,16 @@ int gw_cmd_sim(int argc, char **argv) {
   gw_error err = {0, {0}};
   gw_scenario *sc = NULL;
   gw_sim *sim = NULL;
+  gw_control *ctl = NULL;
+  gw_field field;
   run_ctx ctx;
   memset(&ctx, 0, sizeof ctx);
   int status = 1;
+  if (sscanf(date, "%4d-%2d-%2d", &ctx.y, &ctx.mo, &ctx.d) != 3 || ctx.mo < 1 || ctx.mo > 12 ||
+      ctx.d < 1 || ctx.d > 31) {
+    gw_cli_error("--date: '%s' is not YYYY-MM-DD", date);
+    return 2;
+  }
   if (gw_scenario_load_sumocfg(path, &sc, &err)) {
     gw_cli_error("%s", err.msg);
     return 1;
@@ -154,6 +200,15 @@ int gw_cmd_sim(int argc, char **argv) {
           "stops,teleports\n",
           ctx.trips);
   }
+  ctx.net = sc->net;
+  if (events_path) {
+    ctx.events = fopen(events_path, "w");
+    if (!ctx.events) {
+      gw_cli_error("%s: cannot write: %s", events_path, strerror(errno));
+      goto out;
+    }
+    fputs("SignalID,Timestamp,EventCode,EventParam\n", ctx.events);
+  }
   gw_sim_config cfg;
   gw_sim_config_defaults(&cfg);
   cfg.begin_s = sc->begin_s;
@@ -167,6 +222,13 @@ int gw_cmd_sim(int argc, char **argv) {
     goto out;
   }
   gw_sim_on_trip(sim, on_trip, &ctx);
+  if (ctl_spec) {
+    gw_field_from_sim(sim, &field);
+    if (gw_control_create(sc->net, &field, ctl_spec, on_event, &ctx, &ctl, &err)) {
+      gw_cli_error("%s", err.msg);
+      goto out;
+    }
+  }
   double load_s = gw_cli_now() - t0;
   gw_progress pr;
   gw_progress_init(&pr, cfg.begin_s, cfg.end_s, quiet);
@@ -177,6 +239,10 @@ int gw_cmd_sim(int argc, char **argv) {
     gw_sim_stats_get(sim, &st);
     if (cfg.end_s >= 0 && gw_sim_time(sim) >= cfg.end_s - 1e-9) break;
     if (gw_sim_done(sim)) break;
+    if (ctl && (rc = gw_control_step(ctl))) {
+      gw_cli_error("control step failed: %s", gw_strerror(rc));
+      goto out;
+    }
     if ((rc = gw_sim_step(sim))) {
       gw_cli_error("simulation step failed: %s", gw_strerror(rc));
       goto out;
@@ -197,8 +263,15 @@ int gw_cmd_sim(int argc, char **argv) {
   double mdd = gw_trip_summary_mean(s, s->depart_delay_s);
   double mrl = gw_trip_summary_mean(s, s->route_length_m);
   double spv = s->n ? (double)s->stops / (double)s->n : 0;
+  gw_control_stats cst;
+  memset(&cst, 0, sizeof cst);
+  if (ctl) gw_control_stats_get(ctl, &cst);
   if (json) {
-    printf("{\"scenario\":\"%s\",\"seed\":%llu,\"step_s\":%g,\"sim_end_s\":%.1f,"
+    printf("{\"controller\":\"%s\",\"control_wall_s\":%.3f,\"refused\":%llu,"
+           "\"failsafes\":%llu,",
+           ctl_spec ? ctl_spec : "program", cst.wall_s, (unsigned long long)cst.refused,
+           (unsigned long long)cst.failsafes);
+    printf("\"scenario\":\"%s\",\"seed\":%llu,\"step_s\":%g,\"sim_end_s\":%.1f,"
            "\"vehicles_loaded\":%llu,\"vehicles_inserted\":%llu,\"vehicles_arrived\":%llu,"
            "\"vehicles_running\":%llu,\"vehicles_waiting\":%llu,"
            "\"teleports\":%llu,\"collisions\":%llu,"
@@ -238,6 +311,11 @@ out:
     gw_cli_error("%s: write failed", trips_path);
     status = 1;
   }
+  if (ctx.events && fclose(ctx.events)) {
+    gw_cli_error("%s: write failed", events_path);
+    status = 1;
+  }
+  gw_control_destroy(ctl);
   gw_sim_destroy(sim);
   gw_scenario_destroy(sc);
   return status;

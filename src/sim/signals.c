@@ -9,6 +9,7 @@
 ** program of the net; controllers (src/control) replace it.
 */
 #include <math.h>
+#include <string.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -49,7 +50,7 @@ void gw__signals_step(gw_sim *sim) {
   const double eps = 1e-9;
   for (uint32_t t = 0; t < net->tls.n; t++) {
     tls_rt *s = &sim->tls[t];
-    if (sim->t + eps < s->next_switch_t) continue;
+    if (s->ext || sim->t + eps < s->next_switch_t) continue;
     const gw_tlprogram *p = &net->programs.a[net->tls.a[t].active];
     s->phase = (s->phase + 1) % p->nphases;
     const gw_phase *ph = &net->phases.a[p->phase0 + s->phase];
@@ -70,4 +71,29 @@ const char *gw_sim_signal_state(const gw_sim *sim, uint32_t tls) {
 
 uint32_t gw_sim_signal_phase(const gw_sim *sim, uint32_t tls) {
   return tls < sim->net->tls.n ? sim->tls[tls].phase : 0;
+}
+
+int gw_sim_signal_take(gw_sim *sim, uint32_t tls) {
+  if (tls >= sim->net->tls.n) return GW_ERANGE;
+  tls_rt *s = &sim->tls[tls];
+  if (s->ext) return GW_OK;
+  uint32_t n = sim->net->tls.a[tls].nlinks;
+  s->ext = gw__malloc(n + 1);
+  if (!s->ext) return GW_ENOMEM;
+  memcpy(s->ext, s->state, n);
+  s->ext[n] = 0;
+  s->state = s->ext;
+  return GW_OK;
+}
+
+int gw_sim_signal_set(gw_sim *sim, uint32_t tls, const char *state) {
+  if (tls >= sim->net->tls.n) return GW_ERANGE;
+  tls_rt *s = &sim->tls[tls];
+  if (!s->ext) return GW_ESTATE;
+  uint32_t n = sim->net->tls.a[tls].nlinks;
+  if (strlen(state) != n) return GW_EINVAL;
+  for (uint32_t k = 0; k < n; k++)
+    if (!strchr("GgyYrRsuoO", state[k])) return GW_EINVAL;
+  memcpy(s->ext, state, n);
+  return GW_OK;
 }

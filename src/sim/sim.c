@@ -74,7 +74,7 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
   sim->touched = gw__calloc(net->links.n + 1, sizeof *sim->touched);
   sim->edge_failed = gw__calloc(net->edges.n + 1, sizeof *sim->edge_failed);
   if (!sim->edge_failed || !sim->veh || !sim->pending || !sim->lanes || !sim->moved || !sim->link_head ||
-      !sim->link_busy || !sim->touched || gw__signals_init(sim)) {
+      !sim->link_busy || !sim->touched || gw__signals_init(sim) || gw__detectors_init(sim)) {
     gw_sim_destroy(sim);
     return GW_ENOMEM;
   }
@@ -122,7 +122,11 @@ void gw_sim_destroy(gw_sim *sim) {
   gw__free(sim->in_off);
   gw__free(sim->in_links);
   gw__free(sim->appr);
+  if (sim->tls)
+    for (uint32_t t = 0; t < sim->net->tls.n; t++) gw__free(sim->tls[t].ext);
   gw__free(sim->tls);
+  gw__free(sim->det);
+  gw__free(sim->lane_det);
   gw__free(sim);
 }
 
@@ -203,6 +207,26 @@ static int foe_blocks(const gw_sim *sim, const uint32_t *foes, uint32_t n, doubl
 
 /* ---- plan --------------------------------------------------------------- */
 
+/* Keep the junction clear: a vehicle does not enter when the lane after the
+** junction has no room for it behind the standing or slow vehicles there and
+** those already crossing towards it (SUMO checks the same before setting its
+** request).  A lane whose last vehicle moves on briskly has room. */
+static int exit_has_room(const gw_sim *sim, const gw_veh *v, const gw_link *lk) {
+  const gw_net *net = sim->net;
+  uint32_t to = lk->to_lane;
+  const lane_rt *T = &sim->lanes[to];
+  double room = net->lanes.a[to].length_m;
+  if (T->n) {
+    const gw_veh *last = &sim->veh[T->v[T->n - 1]];
+    if (last->speed > 3.0) return 1;
+    room = last->pos - last->length;
+  }
+  for (uint32_t i = sim->in_off[to]; i < sim->in_off[to + 1]; i++)
+    room -= sim->link_busy[sim->in_links[i]] * (v->length + v->min_gap);
+  return room >= v->length + v->min_gap;
+}
+
+
 /* Walks the path ahead of vehicle vi and returns its safe speed; registers
 ** approaches to major links and remembers the first minor stop point. */
 static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
@@ -267,7 +291,8 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
       const gw_link *lk = &net->links.a[link];
       char st = gw__link_state(sim, link);
       double bg = gw__cf_brake_gap(v->speed, v->decel, dt, 0);
-      if (is_red(st) || (is_yellow(st) && bg <= dist)) {
+      if (is_red(st) || (is_yellow(st) && bg <= dist) ||
+          (bg <= dist && !exit_has_room(sim, v, lk))) {
         double s = gw__cf_stop_speed(dist, v->decel, dt, dt);
         if (s < vsafe) vsafe = s;
         break;
@@ -438,7 +463,9 @@ static void move(gw_sim *sim) {
       if (vn < v->speed - v->edecel * dt) vn = v->speed - v->edecel * dt;
       if (vn < 0) vn = 0;
       v->speed = vn;
+      double p0 = v->pos;
       v->pos += vn * dt;
+      if (sim->lane_det[l] != GW_NONE) gw__detectors_pass(sim, l, p0, v->pos, v->length);
       v->dist += vn * dt;
       if (vmax > 0) v->time_loss += dt * (vmax - vn) / vmax;
       if (vn < HALT_SPEED) {
@@ -716,7 +743,9 @@ int gw_sim_step(gw_sim *sim) {
   sim->max_stuck = 0;
   plan(sim);
   yield(sim);
+  gw__detectors_begin_step(sim);
   move(sim);
+  gw__detectors_end_step(sim);
   gw__lanes_change(sim);
   int rc = insert(sim);
   teleport(sim);

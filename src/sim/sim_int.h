@@ -73,8 +73,19 @@ typedef struct approach {
 typedef struct tls_rt {
   uint32_t phase;
   double next_switch_t;  /* time at which the next phase starts */
-  const char *state;     /* current state string (in net->chars) */
+  const char *state;     /* current state string (in net->chars, or ext) */
+  char *ext;             /* state set from outside, when externally controlled */
 } tls_rt;
+
+/* An induction loop. */
+typedef struct det_rt {
+  uint32_t lane;
+  double pos;
+  uint32_t next;         /* next loop on the same lane, or GW_NONE */
+  uint32_t count;        /* fronts that crossed it this step */
+  double occ;            /* occupied share of this step */
+  double last_occ_t;
+} det_rt;
 
 struct gw_sim {
   const gw_net *net;
@@ -97,6 +108,9 @@ struct gw_sim {
   uint32_t *touched;
   uint32_t touched_n;
   uint32_t *in_off, *in_links; /* per normal lane: links that lead into it */
+  det_rt *det;
+  uint32_t ndet, det_cap;
+  uint32_t *lane_det;    /* per lane: first loop on it, or GW_NONE */
   uint64_t *edge_failed;
   double max_stuck;       /* longest standstill seen by move() this step (s) */  /* per edge: 1 + step of the last failed insertion */
   tls_rt *tls;
@@ -110,6 +124,14 @@ int gw__signals_init(gw_sim *sim);
 void gw__signals_step(gw_sim *sim);
 /* The state a link shows now: its signal's character, or its static one. */
 char gw__link_state(const gw_sim *sim, uint32_t link);
+
+/* detectors.c */
+int gw__detectors_init(gw_sim *sim);
+void gw__detectors_begin_step(gw_sim *sim);
+/* A vehicle of length `len` moved on `lane` from p0 to p1 (front, lane
+** coordinates, before any lane change). */
+void gw__detectors_pass(gw_sim *sim, uint32_t lane, double p0, double p1, double len);
+void gw__detectors_end_step(gw_sim *sim);
 
 /* lanes.c */
 void gw__lanes_update_wants(gw_sim *sim, gw_veh *v);

@@ -1,0 +1,234 @@
+/*
+** control.h -- signal control: the signal model of an intersection, the
+** safety monitor, controllers and the high-resolution event log.
+**
+** Layering.  A controller never sets lamps.  Each step it looks at a
+** gw_ctl_view (detectors, queues, what the lamps show) and asks for a
+** *stage*: a set of signal groups to be green.  The safety monitor owns the
+** lamps of its intersection and moves them towards the requested stage only
+** through safe transitions: minimum greens are served, every green ends with
+** the full yellow, every conflicting green waits for the all-red of the
+** intergreen matrix, and two conflicting groups are never green or yellow
+** together (a permissive 'g' may run beside the green it yields to).  The
+** field (simulator, SUMO, a cabinet) receives only the monitor's states.
+**
+** Terms.  A *signal group* is a set of links (SUMO link indices) that always
+** show the same colour; groups are derived from the intersection's program.
+** A *stage* is a set of groups shown green together, each as 'G' (protected)
+** or 'g' (permissive, yields); stages are the green phases of the program.
+** Event codes follow the Indiana high-resolution enumerations; the phase
+** parameter is the signal group number (index + 1).
+*/
+#ifndef GREENWAVE_CONTROL_H
+#define GREENWAVE_CONTROL_H
+
+#include <stdint.h>
+
+#include "greenwave/gw.h"
+#include "greenwave/net.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GW_MAX_GROUPS 64
+#define GW_MAX_STAGES 32
+
+/* ---- signal model ------------------------------------------------------- */
+
+/* Conflict between two groups. */
+enum {
+  GW_CONFLICT_NONE = 0,   /* may be green together */
+  GW_CONFLICT_HARD = 1,   /* never green or yellow together */
+  GW_CONFLICT_YIELDS = 2  /* the row group may show 'g' while the column group is green */
+};
+
+typedef struct gw_signal_group {
+  uint32_t nlinks;
+  uint32_t links[32];       /* link indices of the signal (positions in the state string) */
+  uint32_t net_links[32];   /* the same links as indices into the net's links */
+  double min_green_s;       /* default 5 */
+  double max_green_s;       /* default 60; used by controllers, not by the monitor */
+  double yellow_s;          /* default: the program's yellow, else 3 */
+  double speed_mps;         /* approach speed limit */
+  uint32_t nin, in_lanes[8];   /* approach (normal) lanes */
+  uint32_t nout, out_lanes[8]; /* exit (normal) lanes */
+} gw_signal_group;
+
+typedef struct gw_stage {
+  uint64_t green;           /* bit g: group g is green in this stage */
+  uint64_t minor;           /* bit g: group g shows 'g' (permissive), else 'G' */
+  double green_s;           /* the program's duration of this green phase */
+  double min_s, max_s;      /* the program's minDur/maxDur, or defaults */
+} gw_stage;
+
+typedef struct gw_signal_model {
+  uint32_t tls;             /* index of the signal in the net */
+  const char *id;           /* borrowed from the net */
+  uint32_t nlinks;          /* length of the state string */
+  uint32_t ngroups;
+  gw_signal_group groups[GW_MAX_GROUPS];
+  uint8_t group_of_link[256];
+  uint8_t conflict[GW_MAX_GROUPS][GW_MAX_GROUPS];   /* GW_CONFLICT_* */
+  double allred_s[GW_MAX_GROUPS][GW_MAX_GROUPS];    /* end of yellow of row to green of column */
+  uint32_t nstages;
+  gw_stage stages[GW_MAX_STAGES];
+  double cycle_s;           /* the program's cycle */
+  double offset_s;          /* the program's offset */
+  double lost_s;            /* yellow + all-red per stage change, program's average */
+} gw_signal_model;
+
+/* Derives groups, conflicts, intergreens and stages for signal `tls` from
+** the net and its active program.  Defaults: yellow from the program (else
+** 3 s), all-red from the time to clear the junction, (internal path + 5 m) /
+** approach speed, rounded up to 0.5 s and capped at 3 s, for hard conflicts
+** and 0 where one group yields. */
+int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw_error *err);
+
+/* Lamp string (one char per link) for a stage at full green. */
+void gw_signal_model_stage_state(const gw_signal_model *m, uint32_t stage, char *out);
+
+/* ---- events ------------------------------------------------------------- */
+
+enum {
+  GW_EV_PHASE_ON = 0,
+  GW_EV_BEGIN_GREEN = 1,
+  GW_EV_MIN_COMPLETE = 3,
+  GW_EV_GAP_OUT = 4,
+  GW_EV_MAX_OUT = 5,
+  GW_EV_FORCE_OFF = 6,
+  GW_EV_GREEN_TERMINATION = 7,
+  GW_EV_BEGIN_YELLOW = 8,
+  GW_EV_END_YELLOW = 9,
+  GW_EV_BEGIN_RED_CLEAR = 10,
+  GW_EV_END_RED_CLEAR = 11,
+  GW_EV_PHASE_INACTIVE = 12,
+  GW_EV_DETECTOR_OFF = 81,
+  GW_EV_DETECTOR_ON = 82,
+  GW_EV_PATTERN_CHANGE = 131,
+  GW_EV_CYCLE_CHANGE = 132,
+  GW_EV_OFFSET_CHANGE = 133,
+  GW_EV_SPLIT_CHANGE = 134, /* + phase - 1, up to 149 */
+  /* Greenwave's own, outside the Indiana range used by others. */
+  GW_EV_REQUEST_REFUSED = 900, /* param: requested stage */
+  GW_EV_FAILSAFE = 901         /* param: 1 field mismatch, 2 controller failure */
+};
+
+typedef struct gw_event {
+  uint32_t tls;             /* signal index in the net */
+  double t;                 /* s, recorded to 0.1 s */
+  int code;
+  int param;
+} gw_event;
+typedef void (*gw_event_fn)(void *ud, const gw_event *e);
+
+/* ---- safety monitor ----------------------------------------------------- */
+
+typedef struct gw_monitor gw_monitor;
+
+/* Colour of a group as the monitor drives it. */
+enum { GW_LAMP_RED, GW_LAMP_GREEN, GW_LAMP_YELLOW };
+
+/* The model is copied; events go to `fn` (may be NULL).  The monitor starts
+** in stage `initial` at time t, as if it had been green for its minimum. */
+int gw_monitor_create(const gw_signal_model *m, uint32_t initial, double t, gw_event_fn fn,
+                      void *ud, gw_monitor **out);
+void gw_monitor_destroy(gw_monitor *mon);
+
+/* Asks for a stage.  Returns GW_OK when accepted (the monitor will get there
+** as soon as it is safe), GW_ERANGE for an unknown stage (refused, logged as
+** GW_EV_REQUEST_REFUSED).  A new request replaces an unfinished one. */
+int gw_monitor_request(gw_monitor *mon, uint32_t stage, double t);
+/* Advances the lamps to time t (call once per step, t increasing) and
+** returns the lamp string, borrowed until the next call. */
+const char *gw_monitor_step(gw_monitor *mon, double t);
+
+/* What the field shows.  A state the monitor did not grant puts the
+** intersection in fail-safe: all red for the longest clearance, then the
+** program's fixed plan, and an alarm event; returns 1 in that case. */
+int gw_monitor_check_field(gw_monitor *mon, const char *field_state, double t);
+
+typedef struct gw_monitor_status {
+  uint32_t stage;           /* the stage shown or being moved to */
+  uint32_t target;          /* the requested stage */
+  int in_transition;        /* 1 while changing stages */
+  double stage_since_t;     /* when the current stage's greens all started */
+  int failsafe;             /* 1 in fail-safe */
+  uint8_t lamp[GW_MAX_GROUPS];     /* GW_LAMP_* */
+  double lamp_since_t[GW_MAX_GROUPS];
+  uint64_t refused;         /* refused requests so far */
+} gw_monitor_status;
+void gw_monitor_status_get(const gw_monitor *mon, gw_monitor_status *out);
+
+/* An independent, slow checker of a lamp sequence, for tests and for
+** auditing field logs: feed every state with its time; returns 0 while all
+** rules hold, else a negative code with `why` describing the first breach. */
+typedef struct gw_safety_checker gw_safety_checker;
+int gw_safety_checker_create(const gw_signal_model *m, gw_safety_checker **out);
+int gw_safety_checker_feed(gw_safety_checker *c, double t, const char *state, char *why,
+                           size_t why_len);
+void gw_safety_checker_destroy(gw_safety_checker *c);
+
+/* ---- controllers -------------------------------------------------------- */
+
+/* Controllers: fixed (cycle, splits, offset, time-of-day schedule), actuated
+** (min/max green, passage time, gap-out/max-out, phase skipping), maxpressure,
+** adaptive (degree of saturation, Webster), each in src/control/<name>.c.
+** docs/control.md lists their parameters. */
+
+/* What a controller sees of its intersection each step. */
+typedef struct gw_ctl_view {
+  double t, dt;
+  const gw_signal_model *model;
+  const gw_monitor_status *status;
+  /* Per group (index as in the model): */
+  const double *queue;       /* halting vehicles (< 0.1 m/s) on its approach lanes */
+  const double *count;       /* vehicles on its approach lanes */
+  const double *out_queue;   /* halting vehicles on its exit lanes */
+  const double *out_count;   /* vehicles on its exit lanes */
+  const double *arrivals;    /* vehicles that crossed its detectors in this step */
+  const double *occupancy;   /* share of the step its detectors were occupied, 0..1 */
+  const double *gap_s;       /* time since its detectors were last occupied */
+  const uint8_t *has_detector; /* 1 when the group has at least one detector */
+  /* Where a controller reports its own events (gap out, max out, plan
+  ** changes); may be NULL. */
+  gw_event_fn emit;
+  void *emit_ud;
+} gw_ctl_view;
+
+typedef struct gw_controller gw_controller;
+
+/* Parameters "key=value,key=value" as given after NAME: on the command line. */
+int gw_controller_create(const char *spec, const gw_signal_model *m, const gw_net *net,
+                         gw_controller **out, gw_error *err);
+/* Returns the stage to ask for now (the current one to keep it). */
+int gw_controller_step(gw_controller *c, const gw_ctl_view *view, uint32_t *stage);
+void gw_controller_destroy(gw_controller *c);
+const char *gw_controller_name(const gw_controller *c);
+/* Names of all controllers, NULL-terminated. */
+const char *const *gw_controller_names(void);
+
+/* ---- the control loop --------------------------------------------------- */
+
+/* Runs one controller per signal of the net against a field, each under its
+** safety monitor.  `spec` is "NAME[:key=value,...]" for every signal.  Call
+** gw_control_step before each step of the field. */
+typedef struct gw_field gw_field;
+typedef struct gw_control gw_control;
+int gw_control_create(const gw_net *net, gw_field *field, const char *spec, gw_event_fn fn,
+                      void *ud, gw_control **out, gw_error *err);
+int gw_control_step(gw_control *c);
+void gw_control_destroy(gw_control *c);
+
+typedef struct gw_control_stats {
+  uint64_t steps;
+  uint64_t refused;         /* requests the monitors refused */
+  uint64_t failsafes;       /* intersections sent to fail-safe */
+  double wall_s;            /* time spent in gw_control_step */
+} gw_control_stats;
+void gw_control_stats_get(const gw_control *c, gw_control_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

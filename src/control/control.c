@@ -1,0 +1,227 @@
+/*
+** control.c -- the control loop: one controller per signal, each behind its
+** safety monitor, against one field.
+**
+** Each step, for every signal: read the field (queues and counts on the
+** groups' approach and exit lanes, the groups' detectors), let the
+** controller name a stage, hand the request to the monitor, advance the
+** monitor and send its lamps to the field.  Before that, what the field
+** shows is compared with what the monitor sent last; a difference sends the
+** intersection to fail-safe, after which it runs the fixed plan.  A
+** controller that fails (returns an error) also falls back to the fixed plan,
+** with an alarm event.
+**
+** Detectors: the field's loops on a group's approach lanes belong to the
+** group; a group with none gets a loop 5 m before the stop line of each
+** approach lane when the field can add loops.
+*/
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "greenwave/control.h"
+#include "greenwave/field.h"
+#include "net/net_int.h"
+
+#define MAX_DET_PER_GROUP 16
+
+typedef struct node {
+  gw_signal_model model;
+  gw_monitor *mon;
+  gw_controller *ctl;
+  int on_fixed;                       /* fell back to the fixed plan */
+  uint32_t ndet[GW_MAX_GROUPS];
+  uint32_t det[GW_MAX_GROUPS][MAX_DET_PER_GROUP];
+  uint8_t det_on[GW_MAX_GROUPS][MAX_DET_PER_GROUP];
+  char sent[257];
+  double queue[GW_MAX_GROUPS], count[GW_MAX_GROUPS];
+  double out_queue[GW_MAX_GROUPS], out_count[GW_MAX_GROUPS];
+  double arrivals[GW_MAX_GROUPS], occupancy[GW_MAX_GROUPS], gap[GW_MAX_GROUPS];
+  uint8_t has_det[GW_MAX_GROUPS];
+} node;
+
+struct gw_control {
+  const gw_net *net;
+  gw_field *field;
+  node *nodes;
+  uint32_t n;
+  gw_event_fn fn;
+  void *ud;
+  double last_t;
+  gw_control_stats stats;
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void emit(gw_control *c, uint32_t tls, double t, int code, int param) {
+  if (!c->fn) return;
+  gw_event e = {tls, t, code, param};
+  c->fn(c->ud, &e);
+}
+
+static int attach_detectors(gw_control *c, node *nd, gw_error *err) {
+  const gw_field_ops *ops = c->field->ops;
+  uint32_t nd_count = ops->detector_count(c->field->impl);
+  for (uint32_t g = 0; g < nd->model.ngroups; g++) {
+    const gw_signal_group *sg = &nd->model.groups[g];
+    for (uint32_t d = 0; d < nd_count; d++) {
+      uint32_t lane = ops->detector_lane(c->field->impl, d);
+      for (uint32_t i = 0; i < sg->nin; i++)
+        if (sg->in_lanes[i] == lane && nd->ndet[g] < MAX_DET_PER_GROUP)
+          nd->det[g][nd->ndet[g]++] = d;
+    }
+    if (nd->ndet[g] == 0 && ops->add_detector) {
+      for (uint32_t i = 0; i < sg->nin && nd->ndet[g] < MAX_DET_PER_GROUP; i++) {
+        uint32_t d;
+        double len = c->net->lanes.a[sg->in_lanes[i]].length_m;
+        int rc = ops->add_detector(c->field->impl, sg->in_lanes[i], len > 5 ? len - 5 : len / 2, &d);
+        if (rc) return gw__error(err, rc, "cannot place a detector on lane '%s'",
+                                 c->net->lanes.a[sg->in_lanes[i]].id);
+        nd->det[g][nd->ndet[g]++] = d;
+      }
+    }
+    nd->has_det[g] = nd->ndet[g] > 0;
+  }
+  return GW_OK;
+}
+
+int gw_control_create(const gw_net *net, gw_field *field, const char *spec, gw_event_fn fn,
+                      void *ud, gw_control **out, gw_error *err) {
+  gw_control *c = gw__calloc(1, sizeof *c);
+  if (!c) return gw__error(err, GW_ENOMEM, "out of memory");
+  c->net = net;
+  c->field = field;
+  c->fn = fn;
+  c->ud = ud;
+  c->n = (uint32_t)net->tls.n;
+  c->nodes = gw__calloc(c->n + 1, sizeof *c->nodes);
+  int rc = c->nodes ? GW_OK : gw__error(err, GW_ENOMEM, "out of memory");
+  double t = field->ops->time(field->impl);
+  for (uint32_t i = 0; !rc && i < c->n; i++) {
+    node *nd = &c->nodes[i];
+    if ((rc = gw_signal_model_init(&nd->model, net, i, err))) break;
+    if ((rc = gw_controller_create(spec, &nd->model, net, &nd->ctl, err))) break;
+    if ((rc = attach_detectors(c, nd, err))) break;
+    if ((rc = gw_monitor_create(&nd->model, 0, t, fn, ud, &nd->mon))) {
+      gw__error(err, rc, "signal '%s': cannot create its monitor", nd->model.id);
+      break;
+    }
+    if ((rc = field->ops->take_control(field->impl, i))) {
+      gw__error(err, rc, "the field refuses control of signal '%s'", nd->model.id);
+      break;
+    }
+    const char *st = gw_monitor_step(nd->mon, t);
+    memcpy(nd->sent, st, nd->model.nlinks + 1);
+    if ((rc = field->ops->set_state(field->impl, i, st))) {
+      gw__error(err, rc, "signal '%s': the field refuses its state", nd->model.id);
+      break;
+    }
+  }
+  if (rc) {
+    gw_control_destroy(c);
+    return rc;
+  }
+  *out = c;
+  return GW_OK;
+}
+
+void gw_control_destroy(gw_control *c) {
+  if (!c) return;
+  for (uint32_t i = 0; c->nodes && i < c->n; i++) {
+    gw_monitor_destroy(c->nodes[i].mon);
+    gw_controller_destroy(c->nodes[i].ctl);
+  }
+  gw__free(c->nodes);
+  gw__free(c);
+}
+
+static void read_field(gw_control *c, uint32_t i, double t) {
+  node *nd = &c->nodes[i];
+  const gw_field_ops *ops = c->field->ops;
+  void *impl = c->field->impl;
+  for (uint32_t g = 0; g < nd->model.ngroups; g++) {
+    const gw_signal_group *sg = &nd->model.groups[g];
+    double v, h;
+    nd->queue[g] = nd->count[g] = nd->out_queue[g] = nd->out_count[g] = 0;
+    for (uint32_t k = 0; k < sg->nin; k++)
+      if (!ops->lane_counts(impl, sg->in_lanes[k], &v, &h)) {
+        nd->count[g] += v;
+        nd->queue[g] += h;
+      }
+    for (uint32_t k = 0; k < sg->nout; k++)
+      if (!ops->lane_counts(impl, sg->out_lanes[k], &v, &h)) {
+        nd->out_count[g] += v;
+        nd->out_queue[g] += h;
+      }
+    nd->arrivals[g] = nd->occupancy[g] = 0;
+    nd->gap[g] = 1e9;
+    for (uint32_t k = 0; k < nd->ndet[g]; k++) {
+      gw_detector_reading r;
+      if (ops->detector(impl, nd->det[g][k], &r)) continue;
+      nd->arrivals[g] += r.count;
+      if (r.occupancy > nd->occupancy[g]) nd->occupancy[g] = r.occupancy;
+      double gap = r.last_occupied_t < 0 ? 1e9 : t - r.last_occupied_t;
+      if (gap < 0) gap = 0;
+      if (gap < nd->gap[g]) nd->gap[g] = gap;
+      uint8_t on = r.occupancy > 0;
+      if (on != nd->det_on[g][k]) {
+        emit(c, i, t, on ? GW_EV_DETECTOR_ON : GW_EV_DETECTOR_OFF, (int)nd->det[g][k] + 1);
+        nd->det_on[g][k] = on;
+      }
+    }
+  }
+}
+
+static int fall_back(gw_control *c, node *nd, double t) {
+  gw_error err;
+  gw_controller *f;
+  if (nd->on_fixed) return GW_OK;
+  if (gw_controller_create("fixed", &nd->model, c->net, &f, &err)) return GW_EINVAL;
+  gw_controller_destroy(nd->ctl);
+  nd->ctl = f;
+  nd->on_fixed = 1;
+  emit(c, nd->model.tls, t, GW_EV_FAILSAFE, 2);
+  return GW_OK;
+}
+
+int gw_control_step(gw_control *c) {
+  double w0 = now_s();
+  double t = c->field->ops->time(c->field->impl);
+  const gw_field_ops *ops = c->field->ops;
+  for (uint32_t i = 0; i < c->n; i++) {
+    node *nd = &c->nodes[i];
+    /* The field must show what was sent. */
+    if (gw_monitor_check_field(nd->mon, ops->get_state(c->field->impl, i), t)) {
+      if (!nd->on_fixed) c->stats.failsafes++;
+      fall_back(c, nd, t);
+    }
+    read_field(c, i, t);
+    gw_monitor_status st;
+    gw_monitor_status_get(nd->mon, &st);
+    gw_ctl_view v = {t,          c->stats.steps ? t - c->last_t : 0, &nd->model,     &st,          nd->queue,
+                     nd->count,  nd->out_queue, nd->out_count, nd->arrivals, nd->occupancy,
+                     nd->gap,    nd->has_det, c->fn,          c->ud};
+    uint32_t stage = st.target;
+    if (gw_controller_step(nd->ctl, &v, &stage)) {
+      c->stats.failsafes++;
+      fall_back(c, nd, t);
+      stage = st.target;
+    }
+    if (stage != st.target && gw_monitor_request(nd->mon, stage, t) == GW_ERANGE)
+      c->stats.refused++;
+    const char *s = gw_monitor_step(nd->mon, t);
+    memcpy(nd->sent, s, nd->model.nlinks + 1);
+    ops->set_state(c->field->impl, i, s);
+  }
+  c->stats.steps++;
+  c->last_t = t;
+  c->stats.wall_s += now_s() - w0;
+  return GW_OK;
+}
+
+void gw_control_stats_get(const gw_control *c, gw_control_stats *out) { *out = c->stats; }

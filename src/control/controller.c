@@ -1,0 +1,121 @@
+/*
+** controller.c -- the registry of controllers, "NAME:key=value" parsing and
+** the thin gw_controller wrapper around a controller type.
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/controller_int.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+static const gw_controller_type *const types[] = {&gw__ctl_fixed};
+static const char *const names[] = {"fixed", NULL};
+
+struct gw_controller {
+  const gw_controller_type *type;
+  void *state;
+};
+
+const char *const *gw_controller_names(void) { return names; }
+
+int gw__ctl_param_double(gw_ctl_params *p, const char *ctl, const char *key, double dflt,
+                         double lo, double hi, double *out, gw_error *err) {
+  *out = dflt;
+  for (int i = 0; i < p->n; i++) {
+    if (strcmp(p->key[i], key) != 0) continue;
+    p->used[i] = 1;
+    char *end;
+    errno = 0;
+    double v = strtod(p->val[i], &end);
+    if (end == p->val[i] || *end || errno || !(v >= lo && v <= hi))
+      return gw__error(err, GW_EINVAL, "controller %s: %s=%s is not a number in [%g, %g]", ctl,
+                       key, p->val[i], lo, hi);
+    *out = v;
+  }
+  return GW_OK;
+}
+
+const char *gw__ctl_param_str(gw_ctl_params *p, const char *key, const char *dflt) {
+  for (int i = 0; i < p->n; i++) {
+    if (strcmp(p->key[i], key) != 0) continue;
+    p->used[i] = 1;
+    return p->val[i];
+  }
+  return dflt;
+}
+
+void gw__ctl_emit(const gw_ctl_view *v, int code, int param) {
+  if (!v->emit) return;
+  gw_event e = {v->model->tls, v->t, code, param};
+  v->emit(v->emit_ud, &e);
+}
+
+/* "name:k=v,k=v" -> type and params. */
+static int parse_spec(const char *spec, const gw_controller_type **type, gw_ctl_params *p,
+                      gw_error *err) {
+  memset(p, 0, sizeof *p);
+  size_t nl = strcspn(spec, ":");
+  *type = NULL;
+  for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+    if (strlen(types[i]->name) == nl && strncmp(types[i]->name, spec, nl) == 0) *type = types[i];
+  if (!*type)
+    return gw__error(err, GW_ENOTFOUND,
+                     "unknown controller '%.*s' (known: fixed, actuated, maxpressure, adaptive)",
+                     (int)nl, spec);
+  const char *s = spec[nl] == ':' ? spec + nl + 1 : spec + nl;
+  while (*s) {
+    size_t n = strcspn(s, ",");
+    const char *eq = memchr(s, '=', n);
+    if (!eq || eq == s)
+      return gw__error(err, GW_EINVAL, "controller %s: '%.*s' is not key=value", (*type)->name,
+                       (int)n, s);
+    size_t kl = (size_t)(eq - s), vl = n - kl - 1;
+    if (p->n == GW_CTL_MAX_PARAMS || kl >= sizeof p->key[0] || vl >= sizeof p->val[0])
+      return gw__error(err, GW_EINVAL, "controller %s: too many or too long parameters",
+                       (*type)->name);
+    memcpy(p->key[p->n], s, kl);
+    memcpy(p->val[p->n], eq + 1, vl);
+    p->n++;
+    s += n;
+    if (*s == ',') s++;
+  }
+  return GW_OK;
+}
+
+int gw_controller_create(const char *spec, const gw_signal_model *m, const gw_net *net,
+                         gw_controller **out, gw_error *err) {
+  const gw_controller_type *type;
+  gw_ctl_params p;
+  int rc = parse_spec(spec, &type, &p, err);
+  if (rc) return rc;
+  gw_controller *c = gw__calloc(1, sizeof *c);
+  if (!c) return gw__error(err, GW_ENOMEM, "out of memory");
+  c->type = type;
+  if ((rc = type->init(&c->state, m, net, &p, err))) {
+    gw__free(c);
+    return rc;
+  }
+  for (int i = 0; i < p.n; i++)
+    if (!p.used[i]) {
+      type->fini(c->state);
+      gw__free(c);
+      return gw__error(err, GW_EINVAL, "controller %s has no parameter '%s'", type->name,
+                       p.key[i]);
+    }
+  *out = c;
+  return GW_OK;
+}
+
+int gw_controller_step(gw_controller *c, const gw_ctl_view *view, uint32_t *stage) {
+  return c->type->step(c->state, view, stage);
+}
+
+void gw_controller_destroy(gw_controller *c) {
+  if (!c) return;
+  c->type->fini(c->state);
+  gw__free(c);
+}
+
+const char *gw_controller_name(const gw_controller *c) { return c->type->name; }

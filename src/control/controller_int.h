@@ -1,0 +1,50 @@
+/*
+** controller_int.h -- what every controller file implements, and the
+** parameter helpers they share.
+**
+** A controller is a file with one gw_controller_type: init reads its
+** parameters and the intersection's model, step looks at the view and names
+** the stage it wants, fini frees.  The registry in controller.c lists them;
+** adding a controller is adding a file and a line there.  Controllers keep
+** all their state in their own struct: no globals, so any number of
+** intersections run side by side.
+*/
+#ifndef GW_CONTROL_CONTROLLER_INT_H
+#define GW_CONTROL_CONTROLLER_INT_H
+
+#include "greenwave/control.h"
+
+#define GW_CTL_MAX_PARAMS 32
+
+typedef struct gw_ctl_params {
+  int n;
+  char key[GW_CTL_MAX_PARAMS][32];
+  char val[GW_CTL_MAX_PARAMS][96];
+  uint8_t used[GW_CTL_MAX_PARAMS];
+} gw_ctl_params;
+
+/* Reads a number parameter; absent: dflt.  Out of [lo, hi] or not a
+** number: GW_EINVAL with a message naming the controller and key. */
+int gw__ctl_param_double(gw_ctl_params *p, const char *ctl, const char *key, double dflt,
+                         double lo, double hi, double *out, gw_error *err);
+/* A string parameter, borrowed from p; absent: dflt. */
+const char *gw__ctl_param_str(gw_ctl_params *p, const char *key, const char *dflt);
+
+typedef struct gw_controller_type {
+  const char *name;
+  const char *summary;   /* one line for --help */
+  int (*init)(void **state, const gw_signal_model *m, const gw_net *net, gw_ctl_params *p,
+              gw_error *err);
+  int (*step)(void *state, const gw_ctl_view *v, uint32_t *stage);
+  void (*fini)(void *state);
+} gw_controller_type;
+
+extern const gw_controller_type gw__ctl_fixed;
+extern const gw_controller_type gw__ctl_actuated;
+extern const gw_controller_type gw__ctl_maxpressure;
+extern const gw_controller_type gw__ctl_adaptive;
+
+/* Emits a controller event if the view has a sink. */
+void gw__ctl_emit(const gw_ctl_view *v, int code, int param);
+
+#endif

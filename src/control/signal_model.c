@@ -1,0 +1,174 @@
+/*
+** signal_model.c -- from a SUMO-style program to signal groups, conflicts,
+** intergreens and stages.
+**
+** Groups: links whose column of states is the same in every phase of the
+** program always show the same colour, so they share a lamp.  Conflicts come
+** from the junction's right of way: two links that are foes conflict hard
+** unless one of them yields to the other (its response bit is set), in which
+** case the yielding one may run permissive ('g') beside the other's green.
+** A group pair conflicts as its worst link pair.  Stages are the program's
+** green phases, in order, without repeats.  Yellow times come from the
+** program; all-red times from the time a vehicle of the ending group needs
+** to clear the junction.
+*/
+#include <math.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "greenwave/control.h"
+#include "net/net_int.h"
+
+static int is_green(char c) { return c == 'G' || c == 'g'; }
+
+static int in_list(const gw_net *net, uint32_t off, uint32_t n, uint32_t x) {
+  for (uint32_t i = 0; i < n; i++)
+    if (net->refs.a[off + i] == x) return 1;
+  return 0;
+}
+
+static void add_lane(uint32_t *n, uint32_t *arr, uint32_t cap, uint32_t lane) {
+  for (uint32_t i = 0; i < *n; i++)
+    if (arr[i] == lane) return;
+  if (*n < cap) arr[(*n)++] = lane;
+}
+
+int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw_error *err) {
+  if (tls >= net->tls.n) return gw__error(err, GW_ERANGE, "no signal %u", tls);
+  memset(m, 0, sizeof *m);
+  const gw_tls *tl = &net->tls.a[tls];
+  const gw_tlprogram *p = &net->programs.a[tl->active];
+  const gw_phase *ph = net->phases.a + p->phase0;
+  m->tls = tls;
+  m->id = tl->id;
+  m->nlinks = tl->nlinks;
+  m->cycle_s = p->cycle_s;
+  m->offset_s = p->offset_s;
+  if (m->nlinks > 256)
+    return gw__error(err, GW_ERANGE, "signal '%s': %u links, at most 256", tl->id, m->nlinks);
+  /* Groups: identical columns. */
+  for (uint32_t k = 0; k < m->nlinks; k++) {
+    uint32_t g = 0;
+    for (; g < m->ngroups; g++) {
+      uint32_t k0 = m->groups[g].links[0], ph_i = 0;
+      for (; ph_i < p->nphases; ph_i++) {
+        const char *st = gw__net_state(net, &ph[ph_i]);
+        if (st[k] != st[k0]) break;
+      }
+      if (ph_i == p->nphases && m->groups[g].nlinks < 32) break;
+    }
+    if (g == m->ngroups) {
+      if (m->ngroups == GW_MAX_GROUPS)
+        return gw__error(err, GW_ERANGE, "signal '%s': more than %d signal groups", tl->id,
+                         GW_MAX_GROUPS);
+      m->ngroups++;
+      gw_signal_group *sg = &m->groups[g];
+      sg->min_green_s = 5;
+      sg->max_green_s = 60;
+      sg->yellow_s = 0;
+    }
+    m->groups[g].links[m->groups[g].nlinks++] = k;
+    m->group_of_link[k] = (uint8_t)g;
+  }
+  /* Net links, lanes and speeds of each group. */
+  for (uint32_t l = 0; l < net->links.n; l++) {
+    const gw_link *lk = &net->links.a[l];
+    if (lk->tls != tls) continue;
+    gw_signal_group *sg = &m->groups[m->group_of_link[lk->tls_index]];
+    uint32_t j = 0;
+    while (j < sg->nlinks && sg->links[j] != (uint32_t)lk->tls_index) j++;
+    sg->net_links[j] = l;
+    add_lane(&sg->nin, sg->in_lanes, 8, lk->from_lane);
+    add_lane(&sg->nout, sg->out_lanes, 8, lk->to_lane);
+    double v = net->lanes.a[lk->from_lane].speed_mps;
+    if (v > sg->speed_mps) sg->speed_mps = v;
+  }
+  /* Yellow: the duration of the phase right after the group's green, when
+  ** the group shows yellow there. */
+  for (uint32_t g = 0; g < m->ngroups; g++) {
+    uint32_t k = m->groups[g].links[0];
+    for (uint32_t i = 0; i < p->nphases; i++) {
+      const char *a = gw__net_state(net, &ph[i]);
+      const char *b = gw__net_state(net, &ph[(i + 1) % p->nphases]);
+      if (is_green(a[k]) && (b[k] == 'y' || b[k] == 'Y')) m->groups[g].yellow_s = ph[(i + 1) % p->nphases].duration_s;
+    }
+    if (m->groups[g].yellow_s < 3) m->groups[g].yellow_s = 3;
+  }
+  /* Conflicts and all-red. */
+  for (uint32_t a = 0; a < m->ngroups; a++)
+    for (uint32_t b = 0; b < m->ngroups; b++) {
+      if (a == b) continue;
+      const gw_signal_group *ga = &m->groups[a], *gb = &m->groups[b];
+      int hard = 0, a_yields = 0, b_yields = 0;
+      double clear = 0;
+      for (uint32_t i = 0; i < ga->nlinks; i++)
+        for (uint32_t j = 0; j < gb->nlinks; j++) {
+          uint32_t la = ga->net_links[i], lb = gb->net_links[j];
+          const gw_link *x = &net->links.a[la], *y = &net->links.a[lb];
+          int foes = in_list(net, x->foe_off, x->foe_n, lb) || in_list(net, y->foe_off, y->foe_n, la);
+          if (!foes) continue;
+          int xy = in_list(net, x->yield_off, x->yield_n, lb);
+          int yx = in_list(net, y->yield_off, y->yield_n, la);
+          if (xy) a_yields = 1;
+          if (yx) b_yields = 1;
+          if (!xy && !yx) hard = 1;
+          double t = (x->length_m + 5.0) / (ga->speed_mps > 1 ? ga->speed_mps : 1);
+          if (t > clear) clear = t;
+        }
+      if (hard) m->conflict[a][b] = GW_CONFLICT_HARD;
+      else if (a_yields) m->conflict[a][b] = GW_CONFLICT_YIELDS;
+      else if (b_yields) m->conflict[a][b] = GW_CONFLICT_NONE; /* b yields: set in [b][a] */
+      if (hard) {
+        clear = ceil(clear * 2) / 2;
+        m->allred_s[a][b] = clear > 3 ? 3 : clear;
+      }
+    }
+  /* A pair that conflicts hard one way does both ways. */
+  for (uint32_t a = 0; a < m->ngroups; a++)
+    for (uint32_t b = 0; b < m->ngroups; b++)
+      if (m->conflict[a][b] == GW_CONFLICT_HARD || m->conflict[b][a] == GW_CONFLICT_HARD) {
+        m->conflict[a][b] = m->conflict[b][a] = GW_CONFLICT_HARD;
+        if (m->allred_s[a][b] == 0) m->allred_s[a][b] = m->allred_s[b][a] > 0 ? m->allred_s[b][a] : 1;
+      }
+  /* Stages: green phases in order, without repeats. */
+  double nongreen = 0;
+  for (uint32_t i = 0; i < p->nphases; i++) {
+    const char *st = gw__net_state(net, &ph[i]);
+    uint64_t green = 0, minor = 0;
+    int any_yellow = 0;
+    for (uint32_t k = 0; k < m->nlinks; k++) {
+      if (is_green(st[k])) green |= 1ull << m->group_of_link[k];
+      if (st[k] == 'g') minor |= 1ull << m->group_of_link[k];
+      if (st[k] == 'y' || st[k] == 'Y') any_yellow = 1;
+    }
+    if (!green || any_yellow) {
+      nongreen += ph[i].duration_s;
+      continue;
+    }
+    uint32_t s = 0;
+    while (s < m->nstages && !(m->stages[s].green == green && m->stages[s].minor == minor)) s++;
+    if (s < m->nstages) continue;
+    if (m->nstages == GW_MAX_STAGES)
+      return gw__error(err, GW_ERANGE, "signal '%s': more than %d stages", tl->id, GW_MAX_STAGES);
+    gw_stage *sg = &m->stages[m->nstages++];
+    sg->green = green;
+    sg->minor = minor;
+    sg->green_s = ph[i].duration_s;
+    int actuated = p->type != GW_TL_STATIC && ph[i].min_s < ph[i].max_s;
+    sg->min_s = actuated ? ph[i].min_s : 5;
+    sg->max_s = actuated ? ph[i].max_s : 2 * ph[i].duration_s + 10;
+  }
+  if (m->nstages == 0)
+    return gw__error(err, GW_EINVAL, "signal '%s': its program has no green phase", tl->id);
+  m->lost_s = nongreen / m->nstages;
+  return GW_OK;
+}
+
+void gw_signal_model_stage_state(const gw_signal_model *m, uint32_t stage, char *out) {
+  const gw_stage *s = &m->stages[stage < m->nstages ? stage : 0];
+  for (uint32_t k = 0; k < m->nlinks; k++) {
+    uint32_t g = m->group_of_link[k];
+    out[k] = !(s->green >> g & 1) ? 'r' : (s->minor >> g & 1) ? 'g' : 'G';
+  }
+  out[m->nlinks] = 0;
+}
