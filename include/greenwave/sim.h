@@ -62,6 +62,7 @@ void gw_sim_stats_get(const gw_sim *sim, gw_sim_stats *out);
 
 /* One finished trip, as SUMO's tripinfo: times in s, lengths in m. */
 typedef struct gw_trip_record {
+  uint32_t index;         /* the trip's index in the demand */
   const char *id;
   const char *vtype;
   double depart_s;        /* actual insertion time */

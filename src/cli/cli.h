@@ -7,6 +7,15 @@
 #include <stdio.h>
 
 int gw_cmd_sim(int argc, char **argv);
+int gw_cmd_compare(int argc, char **argv);
+
+/* Shared option parsing of sim and compare.  parse_run_option returns 0 when
+** it consumed argv[*i] (and its value), 1 when the option is not a run
+** option, -1 on a usage error (message printed). */
+struct gw_run_opts;
+int gw_cli_parse_num(const char *opt, const char *s, double lo, double hi, double *out);
+int gw_cli_parse_run_option(struct gw_run_opts *o, const char *cmd, int argc, char **argv,
+                            int *i);
 
 /* Progress reporting on stderr: a redrawn bar on a terminal, a plain line
 ** every tenth of the run otherwise. */

@@ -15,6 +15,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  sim SCENARIO.sumocfg   simulate a SUMO scenario and print a summary\n"
+    "  compare SCENARIO.sumocfg --controllers a,b,...\n"
+    "                         run several signal controllers on the same demand\n"
     "\n"
     "options:\n"
     "  -h, --help             this text; `greenwave COMMAND --help` explains a command\n"
@@ -35,6 +37,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cmd, "sim")) return gw_cmd_sim(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compare")) return gw_cmd_compare(argc - 1, argv + 1);
   gw_cli_error("unknown command '%s' (try `greenwave --help`)", cmd);
   return 2;
 }

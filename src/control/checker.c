@@ -40,6 +40,7 @@
 ** all it is for.  Nothing here is meant to be fast.
 */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -225,17 +226,17 @@ static int check_pairs(gw_safety_checker *c, double t, char *why, size_t why_len
   return GW_OK;
 }
 
-/* R4 for group g, which has just turned green or stepped up to 'G'. */
+/* R4 for group g, which has just turned green or stepped up to 'G'.  Runs
+** after R3 on the same sample. */
 static int check_start(gw_safety_checker *c, double t, uint32_t g, char *why, size_t why_len) {
   const gw_signal_model *m = &c->m;
   char cg = c->grp[g].c;
   for (uint32_t h = 0; h < m->ngroups; h++) {
     if (h == g) continue;
     char ch = c->grp[h].c;
-    if (compatible(c, h, ch, g, cg)) continue;
-    if (ch != 'r')
-      return breach(c, why, why_len, "t=%.1f: group %u (link %u) turned '%c' while group %u "
-                    "(link %u) shows '%c'", t, g, first_link(m, g), cg, h, first_link(m, h), ch);
+    /* R3 has passed for this sample, so a group that is not compatible
+    ** with g's new character is red now; what is left is how long. */
+    if (ch != 'r' || compatible(c, h, ch, g, cg)) continue;
     double red = t - c->grp[h].red_since;
     if (red < m->allred_s[h][g] - EPS)
       return breach(c, why, why_len, "t=%.1f: group %u (link %u) turned '%c' %.2f s after group "

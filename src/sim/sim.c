@@ -392,6 +392,7 @@ static void finish_trip(gw_sim *sim, uint32_t vi) {
   sim->stats.running--;
   if (!sim->on_trip) return;
   gw_trip_record r;
+  r.index = vi;
   r.id = tr->id;
   r.vtype = gw_demand_vtype(sim->demand, tr->vtype)->id;
   r.depart_s = v->depart_t;
