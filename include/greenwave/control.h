@@ -208,6 +208,32 @@ const char *gw_controller_name(const gw_controller *c);
 /* Names of all controllers, NULL-terminated. */
 const char *const *gw_controller_names(void);
 
+/* ---- coordination ------------------------------------------------------- */
+
+/* A green wave: a common cycle, splits by Webster from the demand's flows,
+** and offsets that maximise the progression of the flows between adjacent
+** signals (each pair's green windows overlap as much as the travel time
+** allows, weighted by the vehicles that drive from one to the other).
+** Flows come from the demand's routes over its departure period: the plan a
+** traffic engineer would make from counts. */
+typedef struct gw_demand gw_demand;
+typedef struct gw_coord_plan {
+  uint32_t nsignals;
+  double cycle_s;
+  double *offset_s;             /* per signal */
+  double *split_s;              /* per signal, GW_MAX_STAGES each: green + change interval */
+  uint32_t *nstages;            /* per signal */
+  double objective;             /* weighted overlap achieved, vehicle-seconds per cycle */
+} gw_coord_plan;
+
+/* cycle_s <= 0: Webster's cycle of the busiest signal, clamped to [60, 120].
+** The plan is freed with gw_coord_plan_free. */
+int gw_coordination_plan(const gw_net *net, const gw_demand *demand, double cycle_s,
+                         gw_coord_plan *out, gw_error *err);
+void gw_coord_plan_free(gw_coord_plan *p);
+/* Writes "cycle=..,offset=..,splits=a/b/.." for signal i into buf. */
+void gw_coord_plan_params(const gw_coord_plan *p, uint32_t i, char *buf, size_t len);
+
 /* ---- the control loop --------------------------------------------------- */
 
 /* Runs one controller per signal of the net against a field, each under its
@@ -217,6 +243,9 @@ typedef struct gw_field gw_field;
 typedef struct gw_control gw_control;
 int gw_control_create(const gw_net *net, gw_field *field, const char *spec, gw_event_fn fn,
                       void *ud, gw_control **out, gw_error *err);
+/* The same with one spec per signal (specs[i] for signal i). */
+int gw_control_create_each(const gw_net *net, gw_field *field, const char *const *specs,
+                           gw_event_fn fn, void *ud, gw_control **out, gw_error *err);
 int gw_control_step(gw_control *c);
 void gw_control_destroy(gw_control *c);
 

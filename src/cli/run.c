@@ -100,6 +100,59 @@ static int count_signals(const gw_scenario *sc, run_ctx *ctx) {
   return 0;
 }
 
+/* "coordinated[:cycle=S,base=fixed|adaptive]": a green-wave plan from the
+** demand, run by fixed-time (default) or adaptive controllers. */
+static int start_coordinated(const char *spec, const gw_scenario *sc, gw_field *field,
+                             run_ctx *ctx, gw_control **ctl) {
+  double cycle = 0;
+  char base[32] = "fixed";
+  const char *p = strchr(spec, ':');
+  while (p && *p) {
+    p++;
+    size_t n = strcspn(p, ",");
+    if (!strncmp(p, "cycle=", 6)) cycle = atof(p + 6);
+    else if (!strncmp(p, "base=", 5) && n - 5 < sizeof base) snprintf(base, sizeof base, "%.*s", (int)(n - 5), p + 5);
+    else {
+      gw_cli_error("coordinated: '%.*s' is not cycle=S or base=fixed|adaptive", (int)n, p);
+      return 1;
+    }
+    p += n;
+  }
+  if (strcmp(base, "fixed") && strcmp(base, "adaptive")) {
+    gw_cli_error("coordinated: base must be fixed or adaptive, not '%s'", base);
+    return 1;
+  }
+  gw_error err = {0, {0}};
+  gw_coord_plan plan;
+  if (gw_coordination_plan(sc->net, sc->demand, cycle, &plan, &err)) {
+    gw_cli_error("%s", err.msg);
+    return 1;
+  }
+  uint32_t n = plan.nsignals;
+  char **specs = calloc(n + 1, sizeof *specs);
+  int rc = specs ? 0 : 1;
+  for (uint32_t i = 0; !rc && i < n; i++) {
+    char params[1024];
+    gw_coord_plan_params(&plan, i, params, sizeof params);
+    specs[i] = malloc(1100);
+    if (!specs[i]) {
+      rc = 1;
+      break;
+    }
+    if (!strcmp(base, "fixed")) snprintf(specs[i], 1100, "fixed:%s", params);
+    else snprintf(specs[i], 1100, "adaptive:coord=1,cycle=%.0f,offset=%.0f", plan.cycle_s, plan.offset_s[i]);
+  }
+  if (!rc && gw_control_create_each(sc->net, field, (const char *const *)specs, on_event, ctx,
+                                    ctl, &err)) {
+    gw_cli_error("%s", err.msg);
+    rc = 1;
+  }
+  for (uint32_t i = 0; specs && i < n; i++) free(specs[i]);
+  free(specs);
+  gw_coord_plan_free(&plan);
+  return rc;
+}
+
 int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
   gw_set_log(log_to_stderr, NULL);
   memset(r, 0, sizeof *r);
@@ -159,7 +212,10 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
     goto out;
   }
   gw_sim_on_trip(sim, on_trip, &ctx);
-  if (o->controller) {
+  if (o->controller && !strncmp(o->controller, "coordinated", 11)) {
+    gw_field_from_sim(sim, &field);
+    if (start_coordinated(o->controller, sc, &field, &ctx, &ctl)) goto out;
+  } else if (o->controller) {
     gw_field_from_sim(sim, &field);
     if (gw_control_create(sc->net, &field, o->controller, on_event, &ctx, &ctl, &err)) {
       gw_cli_error("%s", err.msg);

@@ -26,9 +26,11 @@
 ** Extension: a protected group with detectors extends while gap_s < gap; one
 ** without detectors extends while its queue is not empty.
 **
-** Parameters (defaults): min= (per stage: the program's minDur when it is
-** below the phase's duration, else 5 s), max= (per stage: the program's
-** maxDur when it is above the duration, else 50 s), gap=3 (s), recall=0.
+** Parameters (defaults): min= and max= (s, the same for every stage; by
+** default each stage's min_s and max_s from the signal model, which are the
+** program's minDur and maxDur for an actuated program and 5 s and
+** 2 x duration + 10 s for a static one; 5 s and 50 s where the model leaves
+** them zero), gap=3 (s), recall=0.
 **
 ** Invariants.  The requested stage is always < nstages.  Once the green in
 ** progress is ended the decision is kept (and its event logged once) until
@@ -116,8 +118,8 @@ static int act_init(void **state, const gw_signal_model *m, const gw_net *net,
     a->green[s] = st->green & all;
     a->prot[s] = st->green & ~st->minor & all;
     if (!a->prot[s]) a->prot[s] = a->green[s];
-    a->min_s[s] = min >= 0 ? min : st->min_s > 0 && st->min_s < st->green_s ? st->min_s : 5;
-    a->max_s[s] = max >= 0 ? max : st->max_s > st->green_s ? st->max_s : 50;
+    a->min_s[s] = min >= 0 ? min : st->min_s > 0 && isfinite(st->min_s) ? st->min_s : 5;
+    a->max_s[s] = max >= 0 ? max : st->max_s > 0 && isfinite(st->max_s) ? st->max_s : 50;
     if (a->max_s[s] < a->min_s[s]) a->max_s[s] = a->min_s[s];
   }
   a->gap_s = gap;

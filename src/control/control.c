@@ -90,8 +90,22 @@ static int attach_detectors(gw_control *c, node *nd, gw_error *err) {
   return GW_OK;
 }
 
+static int create(const gw_net *net, gw_field *field, const char *const *specs, int each,
+                  gw_event_fn fn, void *ud, gw_control **out, gw_error *err);
+
 int gw_control_create(const gw_net *net, gw_field *field, const char *spec, gw_event_fn fn,
                       void *ud, gw_control **out, gw_error *err) {
+  return create(net, field, &spec, 0, fn, ud, out, err);
+}
+
+
+int gw_control_create_each(const gw_net *net, gw_field *field, const char *const *specs,
+                           gw_event_fn fn, void *ud, gw_control **out, gw_error *err) {
+  return create(net, field, specs, 1, fn, ud, out, err);
+}
+
+static int create(const gw_net *net, gw_field *field, const char *const *specs, int each,
+                  gw_event_fn fn, void *ud, gw_control **out, gw_error *err) {
   gw_control *c = gw__calloc(1, sizeof *c);
   if (!c) return gw__error(err, GW_ENOMEM, "out of memory");
   c->net = net;
@@ -105,7 +119,7 @@ int gw_control_create(const gw_net *net, gw_field *field, const char *spec, gw_e
   for (uint32_t i = 0; !rc && i < c->n; i++) {
     node *nd = &c->nodes[i];
     if ((rc = gw_signal_model_init(&nd->model, net, i, err))) break;
-    if ((rc = gw_controller_create(spec, &nd->model, net, &nd->ctl, err))) break;
+    if ((rc = gw_controller_create(specs[each ? i : 0], &nd->model, net, &nd->ctl, err))) break;
     if ((rc = attach_detectors(c, nd, err))) break;
     if ((rc = gw_monitor_create(&nd->model, 0, t, fn, ud, &nd->mon))) {
       gw__error(err, rc, "signal '%s': cannot create its monitor", nd->model.id);
