@@ -26,8 +26,11 @@ CTEST = ctest --output-on-failure -j$(JOBS)
 # Leaks are errors in the sanitizer build, and UBSan stops at its first report
 # with a stack trace, so that ctest sees a failure instead of a log line.
 SAN_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# CMake's makefiles run under this one: spare their "Entering directory" lines.
+MAKEFLAGS += --no-print-directory
 
-.PHONY: all setup build run test test-release test-asan test-fuzz fuzz bench clean
+.PHONY: all setup build run test test-release test-asan test-fuzz fuzz-build fuzz-replay \
+        fuzz-run fuzz bench clean
 .NOTPARALLEL:
 
 all: build
@@ -55,12 +58,18 @@ test-asan:
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && $(SAN_ENV) $(CTEST)
 
-# The fuzz build compiles only the fuzz targets; its ctest replays their seeds
-# and saved crash inputs, then each target fuzzes for FUZZ_SECONDS.
-test-fuzz:
+# The fuzz build compiles only the fuzz targets.  Its ctest replays their
+# seeds and saved crash inputs; then each target fuzzes for FUZZ_SECONDS.
+test-fuzz: fuzz-build fuzz-replay fuzz-run
+
+fuzz-build:
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release -DGW_FUZZ=ON -DGW_WERROR=ON
 	cmake --build build-fuzz -j$(JOBS) --target fuzz
+
+fuzz-replay: fuzz-build
 	cd build-fuzz && $(SAN_ENV) $(CTEST) -L fuzz
+
+fuzz-run: fuzz-build
 	scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 fuzz: setup test-fuzz

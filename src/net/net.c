@@ -281,15 +281,15 @@ int gw_net_link_info(const gw_net *net, uint32_t link, gw_link_info *out) {
   out->dir = l->dir;
   out->state = l->state;
   out->n_yield = l->yield_n;
-  out->yield = net->refs.a + l->yield_off;
+  out->yield = net->refs.a ? net->refs.a + l->yield_off : NULL;
   out->n_foes = l->foe_n;
-  out->foes = net->refs.a + l->foe_off;
+  out->foes = net->refs.a ? net->refs.a + l->foe_off : NULL;
   return GW_OK;
 }
 
 uint32_t gw_net_lane_links(const gw_net *net, uint32_t lane, const uint32_t **links) {
   if (lane >= net->lanes.n) return 0;
-  *links = net->refs.a + net->lanes.a[lane].out_off;
+  *links = net->refs.a ? net->refs.a + net->lanes.a[lane].out_off : NULL;
   return net->lanes.a[lane].out_n;
 }
 

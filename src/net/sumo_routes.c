@@ -370,6 +370,15 @@ static int on_flow(rloader *ld, gw_xml *x, const char **at) {
   else if (ld->flow_prob < 0 && number >= 0)
     ld->flow_period = number > 0 ? (ld->flow_end - ld->flow_begin) / (double)number : 0;
   ld->flow_number = number;
+  /* Refuse before expanding: a tiny period or a long probability flow would
+  ** otherwise build or scan millions of vehicles first. */
+  double span = ld->flow_end - ld->flow_begin, expect = 0;
+  if (ld->flow_prob >= 0) expect = span;
+  else if (ld->flow_period > 0) expect = span / ld->flow_period;
+  if (number >= 0 && expect > (double)number && ld->flow_prob < 0) expect = (double)number;
+  if (expect > 10000000)
+    return gw__xml_fail(x, GW_ERANGE, "flow '%s' would make %.0f vehicles (or draws); at most "
+                        "10 million", id, expect);
   ld->in_flow = 1;
   return GW_OK;
 }
