@@ -85,6 +85,12 @@ typedef struct gw_signal_model {
 ** and 0 where one group yields. */
 int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw_error *err);
 
+/* Sets every group's minimum green, yellow and (for hard conflicts) all-red;
+** a negative value keeps the derived one.  GW_ERANGE for values outside
+** [0, 120], [2, 10] and [0, 10] s. */
+int gw_signal_model_override(gw_signal_model *m, double min_green_s, double yellow_s,
+                             double allred_s);
+
 /* Lamp string (one char per link) for a stage at full green. */
 void gw_signal_model_stage_state(const gw_signal_model *m, uint32_t stage, char *out);
 
@@ -137,15 +143,18 @@ void gw_monitor_destroy(gw_monitor *mon);
 
 /* Asks for a stage.  Returns GW_OK when accepted (the monitor will get there
 ** as soon as it is safe), GW_ERANGE for an unknown stage (refused, logged as
-** GW_EV_REQUEST_REFUSED).  A new request replaces an unfinished one. */
+** GW_EV_REQUEST_REFUSED), GW_ESTATE during fail-safe (ignored; the
+** fail-safe sequence runs to its end).  A new request replaces an unfinished
+** one. */
 int gw_monitor_request(gw_monitor *mon, uint32_t stage, double t);
 /* Advances the lamps to time t (call once per step, t increasing) and
 ** returns the lamp string, borrowed until the next call. */
 const char *gw_monitor_step(gw_monitor *mon, double t);
 
 /* What the field shows.  A state the monitor did not grant puts the
-** intersection in fail-safe: all red for the longest clearance, then the
-** program's fixed plan, and an alarm event; returns 1 in that case. */
+** intersection in fail-safe: every green ends (after its minimum, through
+** its yellow), all red until every group has served the longest all-red,
+** then the first stage; an alarm event is written and 1 returned. */
 int gw_monitor_check_field(gw_monitor *mon, const char *field_state, double t);
 
 typedef struct gw_monitor_status {
@@ -237,8 +246,10 @@ void gw_coord_plan_params(const gw_coord_plan *p, uint32_t i, char *buf, size_t 
 /* ---- the control loop --------------------------------------------------- */
 
 /* Runs one controller per signal of the net against a field, each under its
-** safety monitor.  `spec` is "NAME[:key=value,...]" for every signal.  Call
-** gw_control_step before each step of the field. */
+** safety monitor.  `spec` is "NAME[:key=value,...]" for every signal; the
+** keys mingreen, yellow and allred (seconds) override the signal model's
+** derived times for every controller.  Call gw_control_step before each step
+** of the field. */
 typedef struct gw_field gw_field;
 typedef struct gw_control gw_control;
 int gw_control_create(const gw_net *net, gw_field *field, const char *spec, gw_event_fn fn,

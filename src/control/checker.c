@@ -64,6 +64,7 @@ struct gw_safety_checker {
   int failed;                   /* 1 once a breach was found */
   double last_t;                /* s, time of the last sample */
   char why[256];                /* the first breach */
+  uint32_t first_link[GW_MAX_GROUPS]; /* lowest link of each group, for messages */
   group_track grp[GW_MAX_GROUPS];
 };
 
@@ -92,15 +93,6 @@ static int compatible(const gw_safety_checker *c, uint32_t a, char ca, uint32_t 
   return 0;
 }
 
-/* The first link of a group, for messages; the model's own list when it has
-** one, else the first position that maps to the group. */
-static uint32_t first_link(const gw_signal_model *m, uint32_t g) {
-  if (m->groups[g].nlinks > 0) return m->groups[g].links[0];
-  for (uint32_t k = 0; k < m->nlinks; k++)
-    if (m->group_of_link[k] == g) return k;
-  return 0;
-}
-
 /* Records the first breach and hands it to the caller. */
 static int breach(gw_safety_checker *c, char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -122,6 +114,9 @@ int gw_safety_checker_create(const gw_signal_model *m, gw_safety_checker **out) 
   gw_safety_checker *c = gw__calloc(1, sizeof *c);
   if (!c) return GW_ENOMEM;
   c->m = *m;
+  /* Links are read through group_of_link, so messages name links the same
+  ** way; a group without links (never seen, taken as red) names link 0. */
+  for (uint32_t k = m->nlinks; k-- > 0;) c->first_link[m->group_of_link[k]] = k;
   *out = c;
   return GW_OK;
 }
@@ -168,7 +163,7 @@ static int advance_group(gw_safety_checker *c, double t, uint32_t g, char to, in
   const gw_signal_group *sg = &c->m.groups[g];
   group_track *tr = &c->grp[g];
   char from = tr->c;
-  uint32_t k = first_link(&c->m, g);
+  uint32_t k = c->first_link[g];
   *starts = 0;
   if (is_green(from) && is_green(to)) {
     if (from == 'g' && to == 'G') *starts = 1;
@@ -219,7 +214,7 @@ static int check_pairs(gw_safety_checker *c, double t, char *why, size_t why_len
       if (is_green(ca) && is_green(cb)) snprintf(both, sizeof both, "green");
       else snprintf(both, sizeof both, "non-red ('%c' and '%c')", ca, cb);
       return breach(c, why, why_len, "t=%.1f: groups %u and %u (links %u, %u) both %s: %s", t,
-                    a, b, first_link(m, a), first_link(m, b), both,
+                    a, b, c->first_link[a], c->first_link[b], both,
                     hard ? "hard conflict" : "conflict, and neither runs permissive");
     }
   }
@@ -241,7 +236,7 @@ static int check_start(gw_safety_checker *c, double t, uint32_t g, char *why, si
     if (red < m->allred_s[h][g] - EPS)
       return breach(c, why, why_len, "t=%.1f: group %u (link %u) turned '%c' %.2f s after group "
                     "%u (link %u) turned red; the all-red time is %.2f s", t, g,
-                    first_link(m, g), cg, red, h, first_link(m, h), m->allred_s[h][g]);
+                    c->first_link[g], cg, red, h, c->first_link[h], m->allred_s[h][g]);
   }
   return GW_OK;
 }

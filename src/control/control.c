@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control/controller_int.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "greenwave/control.h"
@@ -119,6 +120,7 @@ static int create(const gw_net *net, gw_field *field, const char *const *specs, 
   for (uint32_t i = 0; !rc && i < c->n; i++) {
     node *nd = &c->nodes[i];
     if ((rc = gw_signal_model_init(&nd->model, net, i, err))) break;
+    if ((rc = gw__ctl_model_overrides(specs[each ? i : 0], &nd->model, err))) break;
     if ((rc = gw_controller_create(specs[each ? i : 0], &nd->model, net, &nd->ctl, err))) break;
     if ((rc = attach_detectors(c, nd, err))) break;
     if ((rc = gw_monitor_create(&nd->model, 0, t, fn, ud, &nd->mon))) {

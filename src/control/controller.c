@@ -84,6 +84,24 @@ static int parse_spec(const char *spec, const gw_controller_type **type, gw_ctl_
   return GW_OK;
 }
 
+/* Keys of the signal model that the control loop applies (see control.h). */
+static int is_model_key(const char *k) {
+  return !strcmp(k, "mingreen") || !strcmp(k, "yellow") || !strcmp(k, "allred");
+}
+
+int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, gw_error *err) {
+  const gw_controller_type *type;
+  gw_ctl_params p;
+  int rc = parse_spec(spec, &type, &p, err);
+  if (rc) return rc;
+  double mg, y, ar;
+  if ((rc = gw__ctl_param_double(&p, type->name, "mingreen", -1, 0, 120, &mg, err)) ||
+      (rc = gw__ctl_param_double(&p, type->name, "yellow", -1, 2, 10, &y, err)) ||
+      (rc = gw__ctl_param_double(&p, type->name, "allred", -1, 0, 10, &ar, err)))
+    return rc;
+  return gw_signal_model_override(m, mg, y, ar);
+}
+
 int gw_controller_create(const char *spec, const gw_signal_model *m, const gw_net *net,
                          gw_controller **out, gw_error *err) {
   const gw_controller_type *type;
@@ -98,7 +116,7 @@ int gw_controller_create(const char *spec, const gw_signal_model *m, const gw_ne
     return rc;
   }
   for (int i = 0; i < p.n; i++)
-    if (!p.used[i]) {
+    if (!p.used[i] && !is_model_key(p.key[i])) {
       type->fini(c->state);
       gw__free(c);
       return gw__error(err, GW_EINVAL, "controller %s has no parameter '%s'", type->name,

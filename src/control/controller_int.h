@@ -44,6 +44,9 @@ extern const gw_controller_type gw__ctl_actuated;
 extern const gw_controller_type gw__ctl_maxpressure;
 extern const gw_controller_type gw__ctl_adaptive;
 
+/* Applies the spec's mingreen, yellow and allred keys to the model. */
+int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, gw_error *err);
+
 /* Emits a controller event if the view has a sink. */
 void gw__ctl_emit(const gw_ctl_view *v, int code, int param);
 

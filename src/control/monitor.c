@@ -17,7 +17,9 @@
 ** group states on every step and is the only output.  If the field shows
 ** anything else, the intersection goes to fail-safe: every group ends (with
 ** its yellow), all red for the longest all-red, then the program's first
-** stage; the caller switches the controller to the fixed plan.
+** stage; the caller switches the controller to the fixed plan.  Minimum
+** greens and yellows are served in fail-safe too, and a group that ended
+** serves its own red clearance before it may show green again.
 **
 ** Invariant checked by tests/unit/test_monitor.c against an independent
 ** checker over millions of random steps, with every controller and a random
@@ -38,7 +40,9 @@ struct gw_monitor {
   double since[GW_MAX_GROUPS];      /* when the lamp took its colour */
   uint8_t clear_done[GW_MAX_GROUPS];/* end of red clearance reported */
   int failsafe;
-  double failsafe_until;
+  int reached;             /* the lamps show the target stage exactly */
+  double failsafe_t;       /* first step in fail-safe, or negative */
+  double longest_allred;
   uint64_t refused;
   double last_t;
   char state[257];
@@ -74,6 +78,14 @@ static int may_show(const gw_monitor *mon, uint32_t g, int mg, double t) {
   return 1;
 }
 
+/* The longest all-red that follows the end of group g. */
+static double red_clearance(const gw_signal_model *m, uint32_t g) {
+  double need = 0;
+  for (uint32_t h = 0; h < m->ngroups; h++)
+    if (m->allred_s[g][h] > need) need = m->allred_s[g][h];
+  return need;
+}
+
 static void build_state(gw_monitor *mon) {
   const gw_signal_model *m = &mon->m;
   for (uint32_t k = 0; k < m->nlinks; k++) {
@@ -105,6 +117,10 @@ int gw_monitor_create(const gw_signal_model *m, uint32_t initial, double t, gw_e
     mon->clear_done[g] = 1;
   }
   mon->target = mon->shown = initial;
+  mon->reached = 1;
+  for (uint32_t a = 0; a < m->ngroups; a++)
+    for (uint32_t b = 0; b < m->ngroups; b++)
+      if (m->allred_s[a][b] > mon->longest_allred) mon->longest_allred = m->allred_s[a][b];
   mon->stage_since_t = t - m->groups[0].min_green_s;
   mon->last_t = t;
   build_state(mon);
@@ -127,9 +143,16 @@ int gw_monitor_request(gw_monitor *mon, uint32_t stage, double t) {
 
 const char *gw_monitor_step(gw_monitor *mon, double t) {
   const gw_signal_model *m = &mon->m;
-  if (mon->failsafe && t >= mon->failsafe_until) {
+  if (mon->failsafe) {
+    /* Fail-safe ends once every group is red and has served the longest
+    ** all-red of the intersection, counted from the first step in fail-safe
+    ** at the earliest: before it the field showed something unknown. */
+    if (mon->failsafe_t < 0) mon->failsafe_t = t;
     int all_red = 1;
-    for (uint32_t g = 0; g < m->ngroups; g++) all_red &= mon->lamp[g] == GW_LAMP_RED;
+    for (uint32_t g = 0; g < m->ngroups; g++) {
+      double from = mon->since[g] > mon->failsafe_t ? mon->since[g] : mon->failsafe_t;
+      all_red &= mon->lamp[g] == GW_LAMP_RED && t - from >= mon->longest_allred - 1e-9;
+    }
     if (all_red) {
       mon->failsafe = 0;
       mon->target = 0;
@@ -142,7 +165,7 @@ const char *gw_monitor_step(gw_monitor *mon, double t) {
     double age = t - mon->since[g];
     int wanted = (int)(want >> g & 1);
     if (mon->lamp[g] == GW_LAMP_GREEN) {
-      if (!wanted && (age >= m->groups[g].min_green_s - 1e-9 || mon->failsafe)) {
+      if (!wanted && age >= m->groups[g].min_green_s - 1e-9) {
         mon->lamp[g] = GW_LAMP_YELLOW;
         mon->since[g] = t;
         emit(mon, t, GW_EV_GREEN_TERMINATION, (int)g + 1);
@@ -166,6 +189,9 @@ const char *gw_monitor_step(gw_monitor *mon, double t) {
     if (!(want >> g & 1)) continue;
     int mg = (int)(s->minor >> g & 1);
     if (mon->lamp[g] == GW_LAMP_RED) {
+      /* A group that has just ended serves its own red clearance (and at
+      ** least one step of red) before it may show green again. */
+      if (t - mon->since[g] < red_clearance(m, g) - 1e-9 || t <= mon->since[g]) continue;
       if (!may_show(mon, g, mg, t)) continue;
       mon->lamp[g] = GW_LAMP_GREEN;
       mon->minor[g] = (uint8_t)mg;
@@ -178,10 +204,7 @@ const char *gw_monitor_step(gw_monitor *mon, double t) {
   /* End of red clearance, for the event log. */
   for (uint32_t g = 0; g < m->ngroups; g++) {
     if (mon->lamp[g] != GW_LAMP_RED || mon->clear_done[g]) continue;
-    double need = 0;
-    for (uint32_t h = 0; h < m->ngroups; h++)
-      if (m->allred_s[g][h] > need) need = m->allred_s[g][h];
-    if (t - mon->since[g] >= need - 1e-9) {
+    if (t - mon->since[g] >= red_clearance(m, g) - 1e-9) {
       mon->clear_done[g] = 1;
       emit(mon, t, GW_EV_END_RED_CLEAR, (int)g + 1);
     }
@@ -197,6 +220,7 @@ const char *gw_monitor_step(gw_monitor *mon, double t) {
     mon->shown = mon->target;
     mon->stage_since_t = t;
   }
+  mon->reached = reached;
   mon->last_t = t;
   build_state(mon);
   return mon->state;
@@ -206,14 +230,8 @@ int gw_monitor_check_field(gw_monitor *mon, const char *field_state, double t) {
   if (field_state && strncmp(field_state, mon->state, mon->m.nlinks) == 0) return 0;
   if (mon->failsafe) return 1;
   mon->failsafe = 1;
-  double longest = 0;
-  for (uint32_t a = 0; a < mon->m.ngroups; a++)
-    for (uint32_t b = 0; b < mon->m.ngroups; b++)
-      if (mon->m.allred_s[a][b] > longest) longest = mon->m.allred_s[a][b];
-  double yellow = 0;
-  for (uint32_t g = 0; g < mon->m.ngroups; g++)
-    if (mon->m.groups[g].yellow_s > yellow) yellow = mon->m.groups[g].yellow_s;
-  mon->failsafe_until = t + yellow + longest;
+  mon->failsafe_t = -1;
+  mon->reached = 0;
   emit(mon, t, GW_EV_FAILSAFE, 1);
   return 1;
 }
@@ -222,7 +240,7 @@ void gw_monitor_status_get(const gw_monitor *mon, gw_monitor_status *out) {
   memset(out, 0, sizeof *out);
   out->stage = mon->shown;
   out->target = mon->target;
-  out->in_transition = mon->shown != mon->target || mon->failsafe;
+  out->in_transition = !mon->reached; /* never reached during fail-safe */
   out->stage_since_t = mon->stage_since_t;
   out->failsafe = mon->failsafe;
   out->refused = mon->refused;

@@ -10,7 +10,8 @@
 ** A group pair conflicts as its worst link pair.  Stages are the program's
 ** green phases, in order, without repeats.  Yellow times come from the
 ** program; all-red times from the time a vehicle of the ending group needs
-** to clear the junction.
+** to clear the junction, (internal path + 5 m) / approach speed, to the
+** nearest half second within [1, 3] s.
 */
 #include <math.h>
 #include <string.h>
@@ -31,6 +32,15 @@ static void add_lane(uint32_t *n, uint32_t *arr, uint32_t cap, uint32_t lane) {
   for (uint32_t i = 0; i < *n; i++)
     if (arr[i] == lane) return;
   if (*n < cap) arr[(*n)++] = lane;
+}
+
+/* 1 if some phase shows link ka as 'g' while kb is green. */
+static int shown_permissive(const gw_net *net, const gw_tlprogram *p, uint32_t ka, uint32_t kb) {
+  for (uint32_t i = 0; i < p->nphases; i++) {
+    const char *st = gw__net_state(net, &net->phases.a[p->phase0 + i]);
+    if (st[ka] == 'g' && is_green(st[kb])) return 1;
+  }
+  return 0;
 }
 
 int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw_error *err) {
@@ -115,12 +125,16 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
           double t = (x->length_m + 5.0) / (ga->speed_mps > 1 ? ga->speed_mps : 1);
           if (t > clear) clear = t;
         }
+      (void)b_yields;
+      /* At a signal the right of way is written as if every link were green,
+      ** so a yield bit alone does not make a movement permissive: only a pair
+      ** the program itself shows together, the yielding one as 'g', is. */
+      if (a_yields && !hard && !shown_permissive(net, p, ga->links[0], gb->links[0])) hard = 1;
       if (hard) m->conflict[a][b] = GW_CONFLICT_HARD;
       else if (a_yields) m->conflict[a][b] = GW_CONFLICT_YIELDS;
-      else if (b_yields) m->conflict[a][b] = GW_CONFLICT_NONE; /* b yields: set in [b][a] */
       if (hard) {
-        clear = ceil(clear * 2) / 2;
-        m->allred_s[a][b] = clear > 3 ? 3 : clear;
+        clear = floor(clear * 2 + 0.5) / 2; /* to the nearest half second */
+        m->allred_s[a][b] = clear > 3 ? 3 : clear < 1 ? 1 : clear;
       }
     }
   /* A pair that conflicts hard one way does both ways. */
@@ -171,4 +185,18 @@ void gw_signal_model_stage_state(const gw_signal_model *m, uint32_t stage, char 
     out[k] = !(s->green >> g & 1) ? 'r' : (s->minor >> g & 1) ? 'g' : 'G';
   }
   out[m->nlinks] = 0;
+}
+
+int gw_signal_model_override(gw_signal_model *m, double min_green_s, double yellow_s,
+                             double allred_s) {
+  if ((min_green_s >= 0 && min_green_s > 120) || (yellow_s >= 0 && (yellow_s < 2 || yellow_s > 10)) ||
+      (allred_s >= 0 && allred_s > 10))
+    return GW_ERANGE;
+  for (uint32_t g = 0; g < m->ngroups; g++) {
+    if (min_green_s >= 0) m->groups[g].min_green_s = min_green_s;
+    if (yellow_s >= 0) m->groups[g].yellow_s = yellow_s;
+    for (uint32_t h = 0; allred_s >= 0 && h < m->ngroups; h++)
+      if (m->conflict[g][h] == GW_CONFLICT_HARD) m->allred_s[g][h] = allred_s;
+  }
+  return GW_OK;
 }
