@@ -50,8 +50,22 @@ struct gw_control {
   gw_event_fn fn;
   void *ud;
   double last_t;
+  /* Lane counts read once per step, however many groups share a lane. */
+  double *lane_veh, *lane_halt;
+  uint64_t *lane_stamp;
   gw_control_stats stats;
 };
+
+static void lane_counts(gw_control *c, uint32_t lane, double *v, double *h) {
+  uint64_t stamp = c->stats.steps + 1;
+  if (c->lane_stamp[lane] != stamp) {
+    c->lane_stamp[lane] = stamp;
+    if (c->field->ops->lane_counts(c->field->impl, lane, &c->lane_veh[lane], &c->lane_halt[lane]))
+      c->lane_veh[lane] = c->lane_halt[lane] = 0;
+  }
+  *v = c->lane_veh[lane];
+  *h = c->lane_halt[lane];
+}
 
 static double now_s(void) {
   struct timespec ts;
@@ -115,7 +129,12 @@ static int create(const gw_net *net, gw_field *field, const char *const *specs, 
   c->ud = ud;
   c->n = (uint32_t)net->tls.n;
   c->nodes = gw__calloc(c->n + 1, sizeof *c->nodes);
-  int rc = c->nodes ? GW_OK : gw__error(err, GW_ENOMEM, "out of memory");
+  c->lane_veh = gw__calloc(net->lanes.n + 1, sizeof *c->lane_veh);
+  c->lane_halt = gw__calloc(net->lanes.n + 1, sizeof *c->lane_halt);
+  c->lane_stamp = gw__calloc(net->lanes.n + 1, sizeof *c->lane_stamp);
+  int rc = c->nodes && c->lane_veh && c->lane_halt && c->lane_stamp
+               ? GW_OK
+               : gw__error(err, GW_ENOMEM, "out of memory");
   double t = field->ops->time(field->impl);
   for (uint32_t i = 0; !rc && i < c->n; i++) {
     node *nd = &c->nodes[i];
@@ -153,27 +172,31 @@ void gw_control_destroy(gw_control *c) {
     gw_controller_destroy(c->nodes[i].ctl);
   }
   gw__free(c->nodes);
+  gw__free(c->lane_veh);
+  gw__free(c->lane_halt);
+  gw__free(c->lane_stamp);
   gw__free(c);
 }
 
 static void read_field(gw_control *c, uint32_t i, double t) {
   node *nd = &c->nodes[i];
+  int lanes = !gw__controller_ignores_lanes(nd->ctl);
   const gw_field_ops *ops = c->field->ops;
   void *impl = c->field->impl;
   for (uint32_t g = 0; g < nd->model.ngroups; g++) {
     const gw_signal_group *sg = &nd->model.groups[g];
     double v, h;
     nd->queue[g] = nd->count[g] = nd->out_queue[g] = nd->out_count[g] = 0;
-    for (uint32_t k = 0; k < sg->nin; k++)
-      if (!ops->lane_counts(impl, sg->in_lanes[k], &v, &h)) {
-        nd->count[g] += v;
-        nd->queue[g] += h;
-      }
-    for (uint32_t k = 0; k < sg->nout; k++)
-      if (!ops->lane_counts(impl, sg->out_lanes[k], &v, &h)) {
-        nd->out_count[g] += v;
-        nd->out_queue[g] += h;
-      }
+    for (uint32_t k = 0; lanes && k < sg->nin; k++) {
+      lane_counts(c, sg->in_lanes[k], &v, &h);
+      nd->count[g] += v;
+      nd->queue[g] += h;
+    }
+    for (uint32_t k = 0; lanes && k < sg->nout; k++) {
+      lane_counts(c, sg->out_lanes[k], &v, &h);
+      nd->out_count[g] += v;
+      nd->out_queue[g] += h;
+    }
     nd->arrivals[g] = nd->occupancy[g] = 0;
     nd->gap[g] = 1e9;
     for (uint32_t k = 0; k < nd->ndet[g]; k++) {

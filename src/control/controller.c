@@ -137,3 +137,5 @@ void gw_controller_destroy(gw_controller *c) {
 }
 
 const char *gw_controller_name(const gw_controller *c) { return c->type->name; }
+
+int gw__controller_ignores_lanes(const gw_controller *c) { return c->type->ignores_lanes; }
