@@ -101,10 +101,7 @@ int gw_sim_detector_read(const gw_sim *sim, uint32_t det, gw_detector_reading *o
 
 int gw_sim_lane_counts(const gw_sim *sim, uint32_t lane, uint32_t *vehicles, uint32_t *halting) {
   if (lane >= sim->net->lanes.n) return GW_ERANGE;
-  const lane_rt *L = &sim->lanes[lane];
-  uint32_t h = 0;
-  for (uint32_t k = 0; k < L->n; k++) h += sim->veh[L->v[k]].speed < 0.1;
-  *vehicles = L->n;
-  *halting = h;
+  *vehicles = sim->lanes[lane].n;
+  *halting = sim->lane_halt[lane];
   return GW_OK;
 }

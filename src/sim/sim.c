@@ -73,7 +73,8 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
   sim->link_busy = gw__calloc(net->links.n + 1, sizeof *sim->link_busy);
   sim->touched = gw__calloc(net->links.n + 1, sizeof *sim->touched);
   sim->edge_failed = gw__calloc(net->edges.n + 1, sizeof *sim->edge_failed);
-  if (!sim->edge_failed || !sim->veh || !sim->pending || !sim->lanes || !sim->moved || !sim->link_head ||
+  sim->lane_halt = gw__calloc(net->lanes.n + 1, sizeof *sim->lane_halt);
+  if (!sim->edge_failed || !sim->lane_halt || !sim->veh || !sim->pending || !sim->lanes || !sim->moved || !sim->link_head ||
       !sim->link_busy || !sim->touched || gw__signals_init(sim) || gw__detectors_init(sim)) {
     gw_sim_destroy(sim);
     return GW_ENOMEM;
@@ -119,6 +120,7 @@ void gw_sim_destroy(gw_sim *sim) {
   gw__free(sim->link_busy);
   gw__free(sim->touched);
   gw__free(sim->edge_failed);
+  gw__free(sim->lane_halt);
   gw__free(sim->in_off);
   gw__free(sim->in_links);
   gw__free(sim->appr);
@@ -450,6 +452,7 @@ static void move(gw_sim *sim) {
   const double dt = sim->cfg.step_s;
   transfer *tx = (transfer *)sim->moved;
   uint32_t ntx = 0;
+  memset(sim->lane_halt, 0, net->lanes.n * sizeof *sim->lane_halt);
   for (uint32_t l = 0; l < net->lanes.n; l++) {
     lane_rt *L = &sim->lanes[l];
     uint32_t keep = 0;
@@ -507,6 +510,7 @@ static void move(gw_sim *sim) {
         continue;
       }
       L->v[keep++] = vi;
+      if (v->halted) sim->lane_halt[l]++;
     }
     L->n = keep;
   }
@@ -519,6 +523,8 @@ static void move(gw_sim *sim) {
       if (f->pos > ld->pos - ld->length + 1e-6) {
         sim->stats.collisions++;
         f->pos = ld->pos - ld->length - 0.01;
+        if (!f->halted) sim->lane_halt[l]++;
+        f->halted = 1;
         f->speed = 0;
       }
     }
@@ -587,6 +593,7 @@ static int try_insert_on(gw_sim *sim, uint32_t vi, uint32_t lane) {
   }
   if (speed < 0) speed = 0;
   v->speed = speed;
+  v->halted = speed < HALT_SPEED;
   if (gw__lane_insert(sim, lane, vi)) return 0;
   return 1;
 }
@@ -650,7 +657,6 @@ static int try_insert(gw_sim *sim, uint32_t vi) {
     if (!try_insert_on(sim, vi, cand[i])) continue;
     v->state = VS_RUNNING;
     v->depart_t = sim->t;
-    v->halted = v->speed < HALT_SPEED;
     sim->stats.inserted++;
     sim->stats.running++;
     return 1;
@@ -728,6 +734,7 @@ static void teleport(gw_sim *sim) {
         v->lane = ln;
         v->pos = v->length < net->lanes.a[ln].length_m ? v->length : net->lanes.a[ln].length_m;
         v->speed = 0;
+        v->halted = 1;
         v->via_i = 0;
         v->link = gw__lanes_choose_link(sim, v);
         placed = gw__lane_insert(sim, ln, vi) == GW_OK;

@@ -108,6 +108,7 @@ struct gw_sim {
   uint32_t *touched;
   uint32_t touched_n;
   uint32_t *in_off, *in_links; /* per normal lane: links that lead into it */
+  uint32_t *lane_halt;   /* per lane: vehicles below 0.1 m/s, kept exact at step end */
   det_rt *det;
   uint32_t ndet, det_cap;
   uint32_t *lane_det;    /* per lane: first loop on it, or GW_NONE */

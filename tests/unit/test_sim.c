@@ -689,8 +689,46 @@ static void grid_everyone_arrives(void **state) {
   gw_scenario_destroy(sc);
 }
 
+/* The halted count per lane is kept up to date as vehicles move, change
+** lanes, enter and leave; compare it with counting the lane's vehicles
+** one by one after every step of grid4x4 (queues, lane changes, insertions
+** at full lanes). */
+static void lane_counts_match_a_scan(void **state) {
+  (void)state;
+  gw_scenario *sc = load_grid();
+  gw_sim *sim = make_sim(sc, sc->step_s, 42);
+  uint32_t nl = gw_net_lane_count(sc->net), ntrips = gw_demand_trip_count(sc->demand);
+  uint64_t halted_seen = 0;
+  for (int k = 0; k < 20000 && !gw_sim_done(sim); k++) {
+    assert_int_equal(gw_sim_step(sim), 0);
+    if (k % 7) continue; /* every 7th step keeps the test short */
+    uint32_t *veh = calloc(nl, sizeof *veh), *halt = calloc(nl, sizeof *halt);
+    assert_non_null(veh);
+    assert_non_null(halt);
+    for (uint32_t i = 0; i < ntrips; i++) {
+      gw_vehicle_view v;
+      if (gw_sim_vehicle(sim, i, &v)) continue;
+      veh[v.lane]++;
+      halt[v.lane] += v.speed_mps < 0.1;
+    }
+    for (uint32_t l = 0; l < nl; l++) {
+      uint32_t v, h;
+      assert_int_equal(gw_sim_lane_counts(sim, l, &v, &h), 0);
+      assert_int_equal(v, veh[l]);
+      assert_int_equal(h, halt[l]);
+      halted_seen += h;
+    }
+    free(veh);
+    free(halt);
+  }
+  assert_true(halted_seen > 1000); /* queues did form */
+  gw_sim_destroy(sim);
+  gw_scenario_destroy(sc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(lane_counts_match_a_scan),
       cmocka_unit_test(stops_at_red_and_goes_on_green),
       cmocka_unit_test(signal_offset_as_sumo),
       cmocka_unit_test(insertion_waits_for_room),
