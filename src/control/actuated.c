@@ -20,9 +20,12 @@
 ** approach queue is not empty; a group without detectors calls when its
 ** approach holds vehicles (queue or count), or always with recall=1.  Calls
 ** are latched as in real cabinets: a vehicle that crossed an advance
-** detector during the red keeps its call until the group shows green, even
-** if no detector sees it any more.  A stage has demand when one of its
-** groups (permissive ones included) that is not green now calls.
+** detector during the red keeps its call until the group shows a protected
+** green, even if no detector sees it any more.  A stage has demand when one
+** of its groups (permissive ones included) calls and is not shown 'G' now: a
+** left turn running permissive beside the through movement still calls its
+** protected stage, since its drivers may find no gap (skipping that stage
+** whenever the permissive green is on would leave them blocking the lane).
 ** Extension: a protected group with detectors extends while gap_s < gap; one
 ** without detectors extends while its queue is not empty.
 **
@@ -53,7 +56,9 @@ typedef struct actuated {
   uint32_t n;               /* stages */
   uint32_t ng;              /* groups, at most GW_MAX_GROUPS */
   uint64_t green[GW_MAX_STAGES]; /* groups green in each stage */
-  uint64_t prot[GW_MAX_STAGES];  /* groups deciding extension (the 'G' ones) */
+  uint64_t major[GW_MAX_STAGES]; /* groups shown 'G' in each stage */
+  uint64_t prot[GW_MAX_STAGES];  /* groups deciding extension: the 'G' ones, or
+                                    all when a stage has none */
   double min_s[GW_MAX_STAGES], max_s[GW_MAX_STAGES];
   double gap_s;             /* passage time, s */
   int recall;               /* 1: groups without detectors always call */
@@ -116,8 +121,8 @@ static int act_init(void **state, const gw_signal_model *m, const gw_net *net,
   for (uint32_t s = 0; s < a->n; s++) {
     const gw_stage *st = &m->stages[s];
     a->green[s] = st->green & all;
-    a->prot[s] = st->green & ~st->minor & all;
-    if (!a->prot[s]) a->prot[s] = a->green[s];
+    a->major[s] = st->green & ~st->minor & all;
+    a->prot[s] = a->major[s] ? a->major[s] : a->green[s];
     a->min_s[s] = min >= 0 ? min : st->min_s > 0 && isfinite(st->min_s) ? st->min_s : 5;
     a->max_s[s] = max >= 0 ? max : st->max_s > 0 && isfinite(st->max_s) ? st->max_s : 50;
     if (a->max_s[s] < a->min_s[s]) a->max_s[s] = a->min_s[s];
@@ -129,9 +134,9 @@ static int act_init(void **state, const gw_signal_model *m, const gw_net *net,
 }
 
 /* The next stage after cur in cyclic order with a call on a group that is
-** not green now; returns 0 when there is none. */
+** not shown 'G' now; returns 0 when there is none. */
 static int next_with_demand(const actuated *a, uint32_t cur, uint32_t *out) {
-  uint64_t waiting = a->call & ~a->green[cur];
+  uint64_t waiting = a->call & ~a->major[cur];
   for (uint32_t j = 1; j < a->n; j++) {
     uint32_t s = (cur + j) % a->n;
     if (a->green[s] & waiting) {
@@ -157,10 +162,10 @@ static int act_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
   if (!st) return GW_EINVAL;
   uint32_t cur = st->stage < a->n ? st->stage : 0;
 
-  /* Calls: latched while red, cleared when the group shows green. */
+  /* Calls: latched until the group shows a protected green. */
   for (uint32_t g = 0; g < a->ng; g++) {
     uint64_t bit = 1ull << g;
-    if (st->lamp[g] == GW_LAMP_GREEN) a->call &= ~bit;
+    if (st->lamp[g] == GW_LAMP_GREEN && (a->major[cur] & bit)) a->call &= ~bit;
     else if (calls_now(a, v, g)) a->call |= bit;
   }
 
@@ -199,4 +204,4 @@ static void act_fini(void *state) { gw__free(state); }
 
 const gw_controller_type gw__ctl_actuated = {
     "actuated", "actuated: min/max green, passage time, gap-out/max-out, phase skipping",
-    act_init, act_step, act_fini};
+    act_init, act_step, act_fini, 0};

@@ -5,27 +5,55 @@
 ** green early when its traffic has gone.
 **
 ** Measurement.  Over each cycle the controller counts, per group, the
-** vehicles crossing its detectors (view->arrivals); a group without
-** detectors counts the vehicles entering its approach instead, the sum of
-** the step-to-step rises of view->count (a lower bound when one vehicle
-** enters while another leaves in the same step, but unlike a count of
-** departures it still sees demand beyond capacity).  The flow q (veh/s) is
-** the count over the cycle's measured duration, smoothed over cycles with
-** weight `alpha` (the first cycle is taken as it is).  A group's saturation
-** flow is `sat` (veh/h per lane, 1800) times its approach lanes (at least
-** one).  The flow ratio of a stage is y = max over its protected ('G') groups
-** of q / s (the critical group); Y is their sum.
+** vehicles crossing its detectors (view->arrivals); the flow q (veh/s) is
+** that count over the cycle's measured duration.  A group without detectors
+** has only the vehicles on its approach (view->count): while its lamp is
+** not green nothing leaves, so every rise of the count is an arrival, and q
+** is the rises during the red over the time spent in red (arrivals during
+** the green hide behind departures and are not counted; unlike a count of
+** departures this still sees demand beyond capacity).  A group's
+** saturation flow s is `sat` (veh/h per lane, 1800) times its approach
+** lanes (at least one), and its flow ratio is y = q / s.
+**
+** Counts at the stop line cannot exceed what the green let through, so in
+** saturation they understate demand and Webster would shorten the cycle of
+** a congested junction.  Hence SCATS's measure as well: the green a group's
+** detectors used, its green time less the gaps between vehicles beyond a
+** standard `headway` (a step's unused share is min(dt, gap_s - headway)).
+** A vehicle standing on a detector (exit blocked, a left turn held) keeps
+** gap_s at zero but uses nothing: green counts as used only while vehicles
+** cross, one within the last 2 x headway seconds (view->arrivals), or a
+** blocked movement would claim ever more of the cycle.  The start of the
+** green counts as a crossing, so that a queue starting up uses its green.
+** Used green over the cycle is the flow ratio the group showed, at
+** saturation whatever the true s: a green used to the end gives g / C, so a
+** saturated junction's Y approaches (C - L) / C and its cycle grows.  A
+** group's y is the larger of the two measures.  The degree of saturation
+** of a group, X = used green / green, is this same measure per unit green.
+** y is smoothed over cycles with weight `alpha` (the first cycle is taken
+** as it is; a first window shorter than half a cycle, the partial cycle at
+** start, is carried into the next one).  The view's counts are of the step
+** just ended, so a window closed at the step at time t covers (start, t].
+** The flow ratio of a stage is the largest y of its protected ('G') groups
+** (the critical group); Y is their sum.
 **
 ** Cycle.  L is the lost time per cycle: the sum over the stage changes of
 ** the intergreen the monitor will run (the longest yellow + all-red from an
-** ending group to a starting one), or nstages x `lost` when that parameter
-** is given.  The target cycle is Webster's C0 = (1.5 L + 5) / (1 - Y),
-** lengthened where needed to L / (1 - Y / ds) so that the critical degree of
-** saturation X = Y C / (C - L) stays at or below the target `ds`; when
-** Y >= ds no cycle can, and the target is cmax.  The target is clamped to
-** [cmin, cmax], and the running cycle moves towards it by at most `step`
-** seconds per cycle.  It never drops below L plus the stages' minimum
-** greens.
+** ending group to one that starts or goes from 'g' to 'G'), or nstages x
+** `lost` when that parameter is given.  The target cycle is Webster's
+** C0 = (1.5 L + 5) / (1 - Y), lengthened where needed to the shortest
+** cycle in which every stage can get g_i = max(min_i, y_i C / ds), that is
+** keep its degree of saturation X_i = y_i C / g_i at or below the target
+** `ds` beside the other stages' minimum greens: C = (L + the minimums held)
+** / (1 - the other stages' y_i / ds), the stages held at their minimum
+** found by iteration (without minimum greens this is L / (1 - Y / ds)).
+** Where no cycle can (those y add up to ds or more) the target is cmax.
+** Minimum greens matter: at a main road crossing three quiet stages held at
+** their minimum, Webster alone keeps a short cycle with the main road
+** saturated (arterial10: 1,015 s mean travel time against 276 s).  The
+** target is clamped to [cmin, cmax], and the running cycle moves towards
+** it by at most `step` seconds per cycle.  It never drops below L plus the
+** stages' minimum greens.
 **
 ** Splits.  Webster: g_i = (y_i / Y)(C - L), each at least the stage's
 ** minimum green (the larger of `min` and the minimum greens of its groups);
@@ -56,9 +84,9 @@
 ** for every protected group that goes to yellow.
 **
 ** Parameters (defaults): alpha=0.3, ds=0.9, cmin=40, cmax=150, step=10 (s),
-** sat=1800 (veh/h/lane), lost= (s per change; default from the model),
-** min=5 (s), gap=3 (s), coord=0, cycle= (the program's, else 90 s),
-** offset= (the program's).
+** sat=1800 (veh/h/lane), headway=2 (s), lost= (s per change; default: the
+** model's intergreens), min=5 (s), gap=3 (s), coord=0, cycle= (the
+** program's, else 90 s), offset= (the program's).
 **
 ** Invariants: the requested stage is always < nstages; a one-stage signal
 ** is asked for stage 0 and not timed.  All divisions are guarded (1 - Y > 0
@@ -78,12 +106,14 @@
 typedef struct adaptive {
   const gw_signal_model *m;      /* borrowed; lives as long as the controller */
   uint32_t n, ng;
-  uint64_t green[GW_MAX_STAGES], prot[GW_MAX_STAGES];
+  uint64_t green[GW_MAX_STAGES];
+  uint64_t major[GW_MAX_STAGES]; /* groups shown 'G' */
+  uint64_t prot[GW_MAX_STAGES];  /* critical-group candidates: major, or all */
   double min_s[GW_MAX_STAGES];   /* shortest green of each stage */
   double lost_s[GW_MAX_STAGES];  /* change interval after each stage */
   double lost_total_s;           /* L */
   double sat_vps[GW_MAX_GROUPS]; /* saturation flow of each group, veh/s */
-  double alpha, ds, cmin_s, cmax_s, step_s, gap_s, offset_s;
+  double alpha, ds, cmin_s, cmax_s, step_s, gap_s, headway_s, offset_s;
   int coord;
   /* The plan in force. */
   double cycle_s, green_s[GW_MAX_STAGES];
@@ -95,10 +125,14 @@ typedef struct adaptive {
   /* Measurement of the running cycle. */
   int have_prev;
   double prev_count[GW_MAX_GROUPS];
-  double acc[GW_MAX_GROUPS];     /* vehicles counted so far */
+  double acc[GW_MAX_GROUPS];     /* vehicles its detectors counted so far */
+  double rise[GW_MAX_GROUPS];    /* arrivals on its approach seen in red */
+  double red_s[GW_MAX_GROUPS];   /* time its lamp was not green */
+  double used_s[GW_MAX_GROUPS];  /* green its detectors used */
+  double last_pass_t[GW_MAX_GROUPS]; /* last vehicle over its detectors */
   double meas_start_t;
   int have_flow;
-  double flow_vps[GW_MAX_GROUPS]; /* smoothed flows */
+  double ratio[GW_MAX_GROUPS];   /* smoothed flow ratios y */
 } adaptive;
 
 static double val(const double *a, uint32_t g) {
@@ -116,9 +150,12 @@ static int detected(const gw_ctl_view *v, uint32_t g) {
 }
 
 /* The intergreen the monitor runs from stage a to stage b: every ending
-** group's yellow, then the all-red towards every starting group. */
-static double intergreen(const gw_signal_model *m, uint64_t from, uint64_t to, uint32_t ng) {
-  uint64_t ending = from & ~to, starting = to & ~from;
+** group's yellow, then the all-red towards every group that starts or goes
+** from permissive to protected. */
+static double intergreen(const gw_signal_model *m, const gw_stage *a, const gw_stage *b,
+                         uint32_t ng) {
+  uint64_t ending = a->green & ~b->green;
+  uint64_t starting = (b->green & ~a->green) | (b->green & ~b->minor & a->minor);
   double worst = 0;
   for (uint32_t g = 0; g < ng; g++) {
     if (!(ending >> g & 1)) continue;
@@ -181,20 +218,48 @@ static void log_plan(adaptive *a, const gw_ctl_view *v, int first) {
   }
 }
 
+/* The shortest cycle in which every stage gets max(min_i, y_i C / ds);
+** cmax when there is none.  C = L + sum of max(min_i, y_i C / ds) grows
+** with C more slowly than C itself while the y add up to less than ds, so
+** starting with every stage at its minimum and releasing the stages whose
+** y_i C / ds outgrow it (C only grows, so none comes back) reaches the least
+** solution in at most nstages rounds. */
+static double cycle_for_ds(const adaptive *a, const double *y) {
+  uint8_t freed[GW_MAX_STAGES] = {0};
+  double c = a->cmax_s;
+  for (uint32_t round = 0; round <= a->n; round++) {
+    double num = a->lost_total_s, den = 1;
+    for (uint32_t s = 0; s < a->n; s++) {
+      if (freed[s]) den -= y[s] / a->ds;
+      else num += a->min_s[s];
+    }
+    if (den <= EPS_S) return a->cmax_s;
+    c = num / den;
+    int changed = 0;
+    for (uint32_t s = 0; s < a->n; s++) {
+      if (!freed[s] && y[s] * c / a->ds > a->min_s[s] + EPS_S) {
+        freed[s] = 1;
+        changed = 1;
+      }
+    }
+    if (!changed) break;
+  }
+  return c;
+}
+
 /* The new cycle and splits from the smoothed flows. */
 static void replan(adaptive *a) {
   double y[GW_MAX_STAGES], Y = 0, L = a->lost_total_s;
   for (uint32_t s = 0; s < a->n; s++) {
     y[s] = 0;
     for (uint32_t g = 0; g < a->ng; g++)
-      if ((a->prot[s] >> g & 1) && a->flow_vps[g] / a->sat_vps[g] > y[s])
-        y[s] = a->flow_vps[g] / a->sat_vps[g];
+      if ((a->prot[s] >> g & 1) && a->ratio[g] > y[s]) y[s] = a->ratio[g];
     Y += y[s];
   }
   if (!a->coord) {
     double target = a->cmax_s;
     if (Y < a->ds) {
-      double webster = (1.5 * L + 5) / (1 - Y), for_ds = L / (1 - Y / a->ds);
+      double webster = (1.5 * L + 5) / (1 - Y), for_ds = cycle_for_ds(a, y);
       target = webster > for_ds ? webster : for_ds;
     }
     if (target > a->cmax_s) target = a->cmax_s;
@@ -216,7 +281,7 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
   if (m->nstages == 0 || m->nstages > GW_MAX_STAGES)
     return gw__error(err, GW_EINVAL, "controller adaptive: signal '%s' has %u stages",
                      m->id ? m->id : "?", m->nstages);
-  double alpha, ds, cmin, cmax, step, sat, lost, min, gap, coord, cycle, offset;
+  double alpha, ds, cmin, cmax, step, sat, headway, lost, min, gap, coord, cycle, offset;
   double prog_cycle = m->cycle_s > 0 && isfinite(m->cycle_s) ? m->cycle_s : 90;
   double prog_offset = isfinite(m->offset_s) ? m->offset_s : 0;
   int rc;
@@ -227,6 +292,7 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
       (rc = gw__ctl_param_double(p, me, "cmax", 150, 10, 600, &cmax, err)) ||
       (rc = gw__ctl_param_double(p, me, "step", 10, 0, 600, &step, err)) ||
       (rc = gw__ctl_param_double(p, me, "sat", 1800, 100, 10000, &sat, err)) ||
+      (rc = gw__ctl_param_double(p, me, "headway", 2, 0.1, 10, &headway, err)) ||
       (rc = gw__ctl_param_double(p, me, "lost", -1, 0, 60, &lost, err)) ||
       (rc = gw__ctl_param_double(p, me, "min", 5, 1, 300, &min, err)) ||
       (rc = gw__ctl_param_double(p, me, "gap", 3, 0.1, 60, &gap, err)) ||
@@ -244,8 +310,8 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
   uint64_t all = a->ng == 64 ? ~0ull : (1ull << a->ng) - 1;
   for (uint32_t s = 0; s < a->n; s++) {
     a->green[s] = m->stages[s].green & all;
-    a->prot[s] = m->stages[s].green & ~m->stages[s].minor & all;
-    if (!a->prot[s]) a->prot[s] = a->green[s];
+    a->major[s] = m->stages[s].green & ~m->stages[s].minor & all;
+    a->prot[s] = a->major[s] ? a->major[s] : a->green[s];
     a->min_s[s] = min;
     for (uint32_t g = 0; g < a->ng; g++) {
       double gm = m->groups[g].min_green_s;
@@ -255,7 +321,7 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
   for (uint32_t s = 0; s < a->n; s++) {
     a->lost_s[s] = a->n == 1 ? 0
                    : lost >= 0 ? lost
-                               : intergreen(m, a->green[s], a->green[(s + 1) % a->n], a->ng);
+                               : intergreen(m, &m->stages[s], &m->stages[(s + 1) % a->n], a->ng);
     a->lost_total_s += a->lost_s[s];
   }
   for (uint32_t g = 0; g < a->ng; g++)
@@ -266,6 +332,8 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
   a->cmax_s = cmax;
   a->step_s = step;
   a->gap_s = gap;
+  a->headway_s = headway;
+  for (uint32_t g = 0; g < GW_MAX_GROUPS; g++) a->last_pass_t[g] = -1e300;
   a->offset_s = offset;
   a->coord = coord >= 0.5;
   double floor_s = a->lost_total_s + sum_min(a);
@@ -293,18 +361,40 @@ static double plan_end(const adaptive *a, uint32_t k) {
   return t + a->green_s[k];
 }
 
+/* Both measures are kept for every group, so that a detector that fails or
+** comes back mid-cycle leaves a usable count. */
 static void measure(adaptive *a, const gw_ctl_view *v) {
+  const gw_monitor_status *st = v->status;
+  double dt = v->dt > 0 && isfinite(v->dt) ? v->dt : 0;
+  uint64_t serving = !st->in_transition && st->stage < a->n ? a->major[st->stage] : 0;
   for (uint32_t g = 0; g < a->ng; g++) {
-    double c = val(v->count, g);
-    if (detected(v, g)) {
-      double x = val(v->arrivals, g);
-      if (x > 0) a->acc[g] += x;
-    } else if (a->have_prev && c > a->prev_count[g]) {
-      a->acc[g] += c - a->prev_count[g];
+    double x = val(v->arrivals, g), c = val(v->count, g);
+    if (x > 0) {
+      a->acc[g] += x;
+      a->last_pass_t[g] = v->t;
+    }
+    double since = a->last_pass_t[g] > st->lamp_since_t[g] ? a->last_pass_t[g]
+                                                             : st->lamp_since_t[g];
+    int moving = v->t - since <= 2 * a->headway_s;
+    if ((serving >> g & 1) && detected(v, g) && moving) {
+      double unused = gap_of(v, g) - a->headway_s;
+      a->used_s[g] += dt - (unused < 0 ? 0 : unused > dt ? dt : unused);
+    }
+    if (a->have_prev && st->lamp[g] != GW_LAMP_GREEN) {
+      a->red_s[g] += dt;
+      if (c > a->prev_count[g]) a->rise[g] += c - a->prev_count[g];
     }
     a->prev_count[g] = c;
   }
   a->have_prev = 1;
+}
+
+/* The flow ratio group g showed over a window of dur seconds. */
+static double window_ratio(const adaptive *a, const gw_ctl_view *v, uint32_t g, double dur) {
+  if (!detected(v, g))
+    return a->rise[g] / (a->red_s[g] > EPS_S ? a->red_s[g] : dur) / a->sat_vps[g];
+  double by_count = a->acc[g] / dur / a->sat_vps[g], by_time = a->used_s[g] / dur;
+  return by_count > by_time ? by_count : by_time;
 }
 
 static void start(adaptive *a, const gw_ctl_view *v) {
@@ -318,7 +408,7 @@ static void start(adaptive *a, const gw_ctl_view *v) {
     a->k++;
     acc += a->green_s[a->k] + a->lost_s[a->k];
   }
-  a->meas_start_t = v->t;
+  a->meas_start_t = v->t - (v->dt > 0 && isfinite(v->dt) ? v->dt : 0);
   a->started = 1;
   log_plan(a, v, 1);
 }
@@ -327,11 +417,12 @@ static void start(adaptive *a, const gw_ctl_view *v) {
 ** cycle and plan it. */
 static void end_cycle(adaptive *a, const gw_ctl_view *v) {
   double dur = v->t - a->meas_start_t;
-  if (dur > EPS_S) {
+  int partial = !a->have_flow && dur < 0.5 * a->cycle_s;
+  if (dur > EPS_S && !partial) {
     for (uint32_t g = 0; g < a->ng; g++) {
-      double q = a->acc[g] / dur;
-      a->flow_vps[g] = a->have_flow ? a->alpha * q + (1 - a->alpha) * a->flow_vps[g] : q;
-      a->acc[g] = 0;
+      double y = window_ratio(a, v, g, dur);
+      a->ratio[g] = a->have_flow ? a->alpha * y + (1 - a->alpha) * a->ratio[g] : y;
+      a->acc[g] = a->rise[g] = a->red_s[g] = a->used_s[g] = 0;
     }
     a->have_flow = 1;
     a->meas_start_t = v->t;
@@ -394,4 +485,4 @@ static void ad_fini(void *state) { gw__free(state); }
 
 const gw_controller_type gw__ctl_adaptive = {
     "adaptive", "adaptive: Webster cycle and splits from measured flows, degree of saturation",
-    ad_init, ad_step, ad_fini};
+    ad_init, ad_step, ad_fini, 0};

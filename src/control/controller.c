@@ -10,8 +10,9 @@
 #include "core/alloc.h"
 #include "core/error.h"
 
-static const gw_controller_type *const types[] = {&gw__ctl_fixed};
-static const char *const names[] = {"fixed", NULL};
+static const gw_controller_type *const types[] = {&gw__ctl_fixed, &gw__ctl_actuated,
+                                                  &gw__ctl_maxpressure, &gw__ctl_adaptive};
+static const char *const names[] = {"fixed", "actuated", "maxpressure", "adaptive", NULL};
 
 struct gw_controller {
   const gw_controller_type *type;
