@@ -33,7 +33,8 @@
 ** default each stage's min_s and max_s from the signal model, which are the
 ** program's minDur and maxDur for an actuated program and 5 s and
 ** 2 x duration + 10 s for a static one; 5 s and 50 s where the model leaves
-** them zero), gap=3 (s), recall=0.
+** them zero), gap=2 (s: the passage time for loops 5 m before the stop
+** line, where Greenwave places them), recall=0.
 **
 ** Invariants.  The requested stage is always < nstages.  Once the green in
 ** progress is ended the decision is kept (and its event logged once) until
@@ -109,7 +110,7 @@ static int act_init(void **state, const gw_signal_model *m, const gw_net *net,
   int rc;
   if ((rc = gw__ctl_param_double(p, "actuated", "min", -1, 0, 600, &min, err)) ||
       (rc = gw__ctl_param_double(p, "actuated", "max", -1, 1, 3600, &max, err)) ||
-      (rc = gw__ctl_param_double(p, "actuated", "gap", 3.0, 0.1, 60, &gap, err)) ||
+      (rc = gw__ctl_param_double(p, "actuated", "gap", 2.0, 0.1, 60, &gap, err)) ||
       (rc = gw__ctl_param_double(p, "actuated", "recall", 0, 0, 1, &recall, err)))
     return rc;
   actuated *a = gw__calloc(1, sizeof *a);
@@ -165,7 +166,12 @@ static int act_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
   /* Calls: latched until the group shows a protected green. */
   for (uint32_t g = 0; g < a->ng; g++) {
     uint64_t bit = 1ull << g;
-    if (st->lamp[g] == GW_LAMP_GREEN && (a->major[cur] & bit)) a->call &= ~bit;
+    /* A protected green serves the call; so does a permissive one once the
+    ** group's lane is empty (no queue, no vehicle within the passage time). */
+    int served = st->lamp[g] == GW_LAMP_GREEN &&
+                 ((a->major[cur] & bit) || (detected(v, g) && gap_of(v, g) >= a->gap_s &&
+                                             val(v->queue, g) <= 0));
+    if (served) a->call &= ~bit;
     else if (calls_now(a, v, g)) a->call |= bit;
   }
 

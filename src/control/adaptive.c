@@ -71,6 +71,10 @@
 ** stage ends the cycle early.  A green always runs its minimum, even when
 ** the stage before it overran its plan.
 **
+** In free mode, a stage none of whose protected groups has a queue or a
+** vehicle at its detectors is skipped when the green before it ends; its
+** planned time goes to the next stage.
+**
 ** Coordination (coord=1).  The cycle stays `cycle` (default: the program's)
 ** and only the splits adapt; stage 0, which carries the green wave, starts
 ** at offset + k x cycle.  To hold that, stage 0 and the last stage never gap
@@ -85,7 +89,7 @@
 **
 ** Parameters (defaults): alpha=0.3, ds=0.9, cmin=40, cmax=150, step=10 (s),
 ** sat=1800 (veh/h/lane), headway=2 (s), lost= (s per change; default: the
-** model's intergreens), min=5 (s), gap=3 (s), coord=0, cycle= (the
+** model's intergreens), min=5 (s), gap=2 (s), coord=0, cycle= (the
 ** program's, else 90 s), offset= (the program's).
 **
 ** Invariants: the requested stage is always < nstages; a one-stage signal
@@ -295,7 +299,7 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
       (rc = gw__ctl_param_double(p, me, "headway", 2, 0.1, 10, &headway, err)) ||
       (rc = gw__ctl_param_double(p, me, "lost", -1, 0, 60, &lost, err)) ||
       (rc = gw__ctl_param_double(p, me, "min", 5, 1, 300, &min, err)) ||
-      (rc = gw__ctl_param_double(p, me, "gap", 3, 0.1, 60, &gap, err)) ||
+      (rc = gw__ctl_param_double(p, me, "gap", 2, 0.1, 60, &gap, err)) ||
       (rc = gw__ctl_param_double(p, me, "coord", 0, 0, 1, &coord, err)) ||
       (rc = gw__ctl_param_double(p, me, "cycle", prog_cycle, 10, 600, &cycle, err)) ||
       (rc = gw__ctl_param_double(p, me, "offset", prog_offset, -1e6, 1e6, &offset, err)))
@@ -451,12 +455,31 @@ static int idle(const adaptive *a, const gw_ctl_view *v, uint32_t k) {
   return 1;
 }
 
+/* Does a protected group of stage s have vehicles waiting or arriving? */
+static int demand(const adaptive *a, const gw_ctl_view *v, uint32_t s) {
+  for (uint32_t g = 0; g < a->ng; g++) {
+    if (!(a->prot[s] >> g & 1)) continue;
+    if (val(v->queue, g) > 0) return 1;
+    if (detected(v, g) && (val(v->occupancy, g) > 0 || gap_of(v, g) < a->gap_s)) return 1;
+  }
+  return 0;
+}
+
 static void finish_green(adaptive *a, const gw_ctl_view *v, int code) {
   uint32_t next = (a->k + 1) % a->n;
+  /* In free mode a stage nobody waits for is skipped, as SCATS does; its
+  ** planned time goes to the stage after it. */
+  for (uint32_t j = 1; !a->coord && j < a->n; j++) {
+    uint32_t s = (a->k + j) % a->n;
+    if (demand(a, v, s)) {
+      next = s;
+      break;
+    }
+  }
   uint64_t ending = a->prot[a->k] & ~a->green[next];
   for (uint32_t g = 0; g < a->ng; g++)
     if (ending >> g & 1) gw__ctl_emit(v, code, (int)g + 1);
-  if (a->k + 1 == a->n) end_cycle(a, v);
+  if (next <= a->k) end_cycle(a, v); /* wrapped round: a new cycle */
   a->k = next;
 }
 

@@ -467,7 +467,7 @@ static void maxpressure_subtracts_downstream(void **state) {
   (void)state;
   gw_signal_model m;
   model2(&m, 1);
-  bench *b = bench_new(&m, "maxpressure:maxred=1000", 0);
+  bench *b = bench_new(&m, "maxpressure:maxred=1000,switch=0", 0);
   b->queue[0] = 2;
   b->arrivals[0] = 1; /* stage 0 discharges */
   b->queue[1] = 5;
@@ -479,13 +479,30 @@ static void maxpressure_subtracts_downstream(void **state) {
   bench_free(b);
 }
 
+/* A change must gain `switch` vehicles of pressure: with switch=3 a stage
+** ahead by 2 waits, one ahead by 4 gets the green at the next decision. */
+static void maxpressure_switch_needs_gain(void **state) {
+  (void)state;
+  gw_signal_model m;
+  model2(&m, 1);
+  bench *b = bench_new(&m, "maxpressure:min=5,period=5,switch=3,maxred=1000", 0);
+  b->queue[0] = 3;
+  b->arrivals[0] = 1;
+  b->queue[1] = 5;
+  assert_near(run_to_switch(b, 40), -1, EPS);
+  b->queue[1] = 7;
+  double sw = run_to_switch(b, 100);
+  assert_true(sw >= 40 && sw <= 45 + EPS);
+  bench_free(b);
+}
+
 /* Decisions come every period after the minimum: pressures that turn at
 ** t = 7 are acted on at t = 10; equal pressures keep the current stage. */
 static void maxpressure_decides_every_period(void **state) {
   (void)state;
   gw_signal_model m;
   model2(&m, 1);
-  bench *b = bench_new(&m, "maxpressure:min=5,period=5", 0);
+  bench *b = bench_new(&m, "maxpressure:min=5,period=5,switch=0", 0);
   b->queue[0] = b->queue[1] = 3;
   b->arrivals[0] = 1;
   assert_near(run_to_switch(b, 7), -1, EPS);
@@ -519,7 +536,7 @@ static void maxpressure_leaves_blocked_green(void **state) {
   (void)state;
   gw_signal_model m;
   model2(&m, 1);
-  bench *b = bench_new(&m, "maxpressure:min=5,period=5,gap=3,maxred=1000", 0);
+  bench *b = bench_new(&m, "maxpressure:min=5,period=5,gap=3,maxred=1000,switch=0", 0);
   b->queue[0] = 10;
   b->queue[1] = 2;
   double sw = -1;
@@ -911,7 +928,7 @@ static void controllers_drive_real_monitor(void **state) {
   (void)state;
   gw_signal_model m;
   model4(&m);
-  const char *specs[] = {"actuated", "maxpressure", "maxpressure:cycle=80", "adaptive"};
+  const char *specs[] = {"actuated", "maxpressure", "maxpressure:cycle=80", "adaptive:gap=3"};
   for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
     bench *b = bench_new(&m, specs[i], 0);
     b->dt = 0.5;
@@ -1164,6 +1181,7 @@ int main(void) {
       cmocka_unit_test(maxpressure_picks_larger_pressure_after_min),
       cmocka_unit_test(maxpressure_subtracts_downstream),
       cmocka_unit_test(maxpressure_decides_every_period),
+      cmocka_unit_test(maxpressure_switch_needs_gain),
       cmocka_unit_test(maxpressure_bounds_red),
       cmocka_unit_test(maxpressure_leaves_blocked_green),
       cmocka_unit_test(maxpressure_left_waits_for_protected_stage),
