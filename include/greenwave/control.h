@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-#define GW_MAX_GROUPS 64
+#define GW_MAX_GROUPS 32
 #define GW_MAX_STAGES 32
 
 /* ---- signal model ------------------------------------------------------- */
@@ -167,6 +167,7 @@ typedef struct gw_monitor_status {
   double lamp_since_t[GW_MAX_GROUPS];
   uint64_t refused;         /* refused requests so far */
 } gw_monitor_status;
+/* Fills the status; lamp[] and lamp_since_t[] only for the model's groups. */
 void gw_monitor_status_get(const gw_monitor *mon, gw_monitor_status *out);
 
 /* An independent, slow checker of a lamp sequence, for tests and for

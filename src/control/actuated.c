@@ -210,4 +210,4 @@ static void act_fini(void *state) { gw__free(state); }
 
 const gw_controller_type gw__ctl_actuated = {
     "actuated", "actuated: min/max green, passage time, gap-out/max-out, phase skipping",
-    act_init, act_step, act_fini, 0};
+    act_init, act_step, act_fini, 0, 1};

@@ -508,4 +508,4 @@ static void ad_fini(void *state) { gw__free(state); }
 
 const gw_controller_type gw__ctl_adaptive = {
     "adaptive", "adaptive: Webster cycle and splits from measured flows, degree of saturation",
-    ad_init, ad_step, ad_fini, 0};
+    ad_init, ad_step, ad_fini, 0, 1};

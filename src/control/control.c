@@ -181,6 +181,7 @@ void gw_control_destroy(gw_control *c) {
 static void read_field(gw_control *c, uint32_t i, double t) {
   node *nd = &c->nodes[i];
   int lanes = !gw__controller_ignores_lanes(nd->ctl);
+  int exits = lanes && !gw__controller_ignores_exits(nd->ctl);
   const gw_field_ops *ops = c->field->ops;
   void *impl = c->field->impl;
   for (uint32_t g = 0; g < nd->model.ngroups; g++) {
@@ -192,7 +193,7 @@ static void read_field(gw_control *c, uint32_t i, double t) {
       nd->count[g] += v;
       nd->queue[g] += h;
     }
-    for (uint32_t k = 0; lanes && k < sg->nout; k++) {
+    for (uint32_t k = 0; exits && k < sg->nout; k++) {
       lane_counts(c, sg->out_lanes[k], &v, &h);
       nd->out_count[g] += v;
       nd->out_queue[g] += h;

@@ -140,3 +140,4 @@ void gw_controller_destroy(gw_controller *c) {
 const char *gw_controller_name(const gw_controller *c) { return c->type->name; }
 
 int gw__controller_ignores_lanes(const gw_controller *c) { return c->type->ignores_lanes; }
+int gw__controller_ignores_exits(const gw_controller *c) { return c->type->ignores_exits; }

@@ -38,10 +38,12 @@ typedef struct gw_controller_type {
   int (*step)(void *state, const gw_ctl_view *v, uint32_t *stage);
   void (*fini)(void *state);
   int ignores_lanes;     /* 1: never reads queue/count arrays (not filled then) */
+  int ignores_exits;     /* 1: never reads out_queue/out_count (not filled then) */
 } gw_controller_type;
 
 /* 1 when the controller never reads the lane counts of its view. */
 int gw__controller_ignores_lanes(const gw_controller *c);
+int gw__controller_ignores_exits(const gw_controller *c);
 
 extern const gw_controller_type gw__ctl_fixed;
 extern const gw_controller_type gw__ctl_actuated;

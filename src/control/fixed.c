@@ -282,4 +282,4 @@ static void fixed_fini(void *state) { gw__free(state); }
 
 const gw_controller_type gw__ctl_fixed = {
     "fixed", "fixed-time plan: cycle, splits, offset, optional time-of-day schedule",
-    fixed_init, fixed_step, fixed_fini, 1};
+    fixed_init, fixed_step, fixed_fini, 1, 1};

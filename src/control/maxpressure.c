@@ -304,4 +304,4 @@ static void mp_fini(void *state) { gw__free(state); }
 
 const gw_controller_type gw__ctl_maxpressure = {
     "maxpressure", "max-pressure: largest queue difference, min green, period, max red",
-    mp_init, mp_step, mp_fini, 0};
+    mp_init, mp_step, mp_fini, 0, 0};

@@ -237,7 +237,8 @@ int gw_monitor_check_field(gw_monitor *mon, const char *field_state, double t) {
 }
 
 void gw_monitor_status_get(const gw_monitor *mon, gw_monitor_status *out) {
-  memset(out, 0, sizeof *out);
+  /* Called by the control loop for every signal every step: fill the
+  ** groups in use only, not the whole arrays. */
   out->stage = mon->shown;
   out->target = mon->target;
   out->in_transition = !mon->reached; /* never reached during fail-safe */
