@@ -54,6 +54,7 @@
 ** since nobody crosses during the change itself.
 **
 ** Parameters (defaults): min=15 (s), period=5 (s), maxred=120 (s), gap=3 (s),
+** switch= (vehicles; see above),
 ** use_count=0, cycle=0 (acyclic).
 **
 ** Tuned on the scenarios (greenwave compare): with 5 s minimum greens the
