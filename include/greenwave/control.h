@@ -233,6 +233,7 @@ typedef struct gw_coord_plan {
   double *offset_s;             /* per signal */
   double *split_s;              /* per signal, GW_MAX_STAGES each: green + change interval */
   uint32_t *nstages;            /* per signal */
+  uint32_t *main_stage;         /* per signal: the stage with the longest split */
   double objective;             /* weighted overlap achieved, vehicle-seconds per cycle */
 } gw_coord_plan;
 
@@ -241,8 +242,12 @@ typedef struct gw_coord_plan {
 int gw_coordination_plan(const gw_net *net, const gw_demand *demand, double cycle_s,
                          gw_coord_plan *out, gw_error *err);
 void gw_coord_plan_free(gw_coord_plan *p);
-/* Writes "cycle=..,offset=..,splits=a/b/.." for signal i into buf. */
+/* Writes "cycle=..,offset=..,splits=a/b/.." for signal i into buf (the fixed
+** controller's parameters). */
 void gw_coord_plan_params(const gw_coord_plan *p, uint32_t i, char *buf, size_t len);
+/* Writes "coord=1,cycle=..,offset=..,cstage=.." for signal i: the adaptive
+** controller holding the main stage's start where the plan puts it. */
+void gw_coord_plan_adaptive_params(const gw_coord_plan *p, uint32_t i, char *buf, size_t len);
 
 /* ---- the control loop --------------------------------------------------- */
 

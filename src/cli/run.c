@@ -140,7 +140,10 @@ static int start_coordinated(const char *spec, const gw_scenario *sc, gw_field *
       break;
     }
     if (!strcmp(base, "fixed")) snprintf(specs[i], 1100, "fixed:%s", params);
-    else snprintf(specs[i], 1100, "adaptive:coord=1,cycle=%.0f,offset=%.0f", plan.cycle_s, plan.offset_s[i]);
+    else {
+      gw_coord_plan_adaptive_params(&plan, i, params, sizeof params);
+      snprintf(specs[i], 1100, "adaptive:%s", params);
+    }
   }
   if (!rc && gw_control_create_each(sc->net, field, (const char *const *)specs, on_event, ctx,
                                     ctl, &err)) {

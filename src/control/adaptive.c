@@ -76,8 +76,9 @@
 ** planned time goes to the next stage.
 **
 ** Coordination (coord=1).  The cycle stays `cycle` (default: the program's)
-** and only the splits adapt; stage 0, which carries the green wave, starts
-** at offset + k x cycle.  To hold that, stage 0 and the last stage never gap
+** and only the splits adapt; the stage that carries the green wave,
+** `cstage` (default 0), starts at offset + k x cycle (internally the cycle
+** is counted from it, so "stage 0" below means that stage).  To hold that, stage 0 and the last stage never gap
 ** out; time saved by the others goes to their successors.  In free mode
 ** `offset` only places the first cycle.
 **
@@ -89,7 +90,7 @@
 **
 ** Parameters (defaults): alpha=0.3, ds=0.9, cmin=40, cmax=150, step=10 (s),
 ** sat=1800 (veh/h/lane), headway=2 (s), lost= (s per change; default: the
-** model's intergreens), min=5 (s), gap=2 (s), coord=0, cycle= (the
+** model's intergreens), min=5 (s), gap=2 (s), coord=0, cstage=0, cycle= (the
 ** program's, else 90 s), offset= (the program's).
 **
 ** Invariants: the requested stage is always < nstages; a one-stage signal
@@ -119,6 +120,7 @@ typedef struct adaptive {
   double sat_vps[GW_MAX_GROUPS]; /* saturation flow of each group, veh/s */
   double alpha, ds, cmin_s, cmax_s, step_s, gap_s, headway_s, offset_s;
   int coord;
+  uint32_t rot;              /* internal stage k is the model's stage (k + rot) % n */
   /* The plan in force. */
   double cycle_s, green_s[GW_MAX_STAGES];
   long logged_cycle, logged_split[GW_MAX_STAGES];
@@ -138,6 +140,11 @@ typedef struct adaptive {
   int have_flow;
   double ratio[GW_MAX_GROUPS];   /* smoothed flow ratios y */
 } adaptive;
+
+/* Internally the cycle starts with the coordinated stage `cstage`: stage k
+** of these arrays is the model's stage (k + rot) mod n. */
+static uint32_t real(const struct adaptive *a, uint32_t k);
+static uint32_t virt(const struct adaptive *a, uint32_t s);
 
 static double val(const double *a, uint32_t g) {
   if (!a) return 0;
@@ -285,7 +292,7 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
   if (m->nstages == 0 || m->nstages > GW_MAX_STAGES)
     return gw__error(err, GW_EINVAL, "controller adaptive: signal '%s' has %u stages",
                      m->id ? m->id : "?", m->nstages);
-  double alpha, ds, cmin, cmax, step, sat, headway, lost, min, gap, coord, cycle, offset;
+  double alpha, ds, cmin, cmax, step, sat, headway, lost, min, gap, coord, cycle, offset, cstage;
   double prog_cycle = m->cycle_s > 0 && isfinite(m->cycle_s) ? m->cycle_s : 90;
   double prog_offset = isfinite(m->offset_s) ? m->offset_s : 0;
   int rc;
@@ -302,19 +309,25 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
       (rc = gw__ctl_param_double(p, me, "gap", 2, 0.1, 60, &gap, err)) ||
       (rc = gw__ctl_param_double(p, me, "coord", 0, 0, 1, &coord, err)) ||
       (rc = gw__ctl_param_double(p, me, "cycle", prog_cycle, 10, 600, &cycle, err)) ||
-      (rc = gw__ctl_param_double(p, me, "offset", prog_offset, -1e6, 1e6, &offset, err)))
+      (rc = gw__ctl_param_double(p, me, "offset", prog_offset, -1e6, 1e6, &offset, err)) ||
+      (rc = gw__ctl_param_double(p, me, "cstage", 0, 0, GW_MAX_STAGES - 1, &cstage, err)))
     return rc;
+  if ((uint32_t)cstage >= m->nstages)
+    return gw__error(err, GW_EINVAL, "controller adaptive: cstage=%g but signal '%s' has %u "
+                     "stages", cstage, m->id ? m->id : "?", m->nstages);
   if (cmin > cmax)
     return gw__error(err, GW_EINVAL, "controller adaptive: cmin=%g is above cmax=%g", cmin, cmax);
   adaptive *a = gw__calloc(1, sizeof *a);
   if (!a) return gw__error(err, GW_ENOMEM, "out of memory");
   a->m = m;
   a->n = m->nstages;
+  a->rot = (uint32_t)cstage;
   a->ng = m->ngroups < GW_MAX_GROUPS ? m->ngroups : GW_MAX_GROUPS;
   uint64_t all = a->ng == 64 ? ~0ull : (1ull << a->ng) - 1;
   for (uint32_t s = 0; s < a->n; s++) {
-    a->green[s] = m->stages[s].green & all;
-    a->major[s] = m->stages[s].green & ~m->stages[s].minor & all;
+    const gw_stage *ms = &m->stages[real(a, s)];
+    a->green[s] = ms->green & all;
+    a->major[s] = ms->green & ~ms->minor & all;
     a->prot[s] = a->major[s] ? a->major[s] : a->green[s];
     a->min_s[s] = min;
     for (uint32_t g = 0; g < a->ng; g++) {
@@ -325,7 +338,8 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
   for (uint32_t s = 0; s < a->n; s++) {
     a->lost_s[s] = a->n == 1 ? 0
                    : lost >= 0 ? lost
-                               : intergreen(m, &m->stages[s], &m->stages[(s + 1) % a->n], a->ng);
+                               : intergreen(m, &m->stages[real(a, s)],
+                                            &m->stages[real(a, s + 1)], a->ng);
     a->lost_total_s += a->lost_s[s];
   }
   for (uint32_t g = 0; g < a->ng; g++)
@@ -352,7 +366,9 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
   a->cycle_s = cycle > floor_s ? cycle : floor_s;
   double w[GW_MAX_STAGES];
   for (uint32_t s = 0; s < a->n; s++)
-    w[s] = m->stages[s].green_s > 0 && isfinite(m->stages[s].green_s) ? m->stages[s].green_s : 0;
+    w[s] = m->stages[real(a, s)].green_s > 0 && isfinite(m->stages[real(a, s)].green_s)
+               ? m->stages[real(a, s)].green_s
+               : 0;
   share(a, w, a->cycle_s - a->lost_total_s);
   *state = a;
   return GW_OK;
@@ -365,12 +381,15 @@ static double plan_end(const adaptive *a, uint32_t k) {
   return t + a->green_s[k];
 }
 
+static uint32_t real(const adaptive *a, uint32_t k) { return (k + a->rot) % a->n; }
+static uint32_t virt(const adaptive *a, uint32_t s) { return (s + a->n - a->rot) % a->n; }
+
 /* Both measures are kept for every group, so that a detector that fails or
 ** comes back mid-cycle leaves a usable count. */
 static void measure(adaptive *a, const gw_ctl_view *v) {
   const gw_monitor_status *st = v->status;
   double dt = v->dt > 0 && isfinite(v->dt) ? v->dt : 0;
-  uint64_t serving = !st->in_transition && st->stage < a->n ? a->major[st->stage] : 0;
+  uint64_t serving = !st->in_transition && st->stage < a->n ? a->major[virt(a, st->stage)] : 0;
   for (uint32_t g = 0; g < a->ng; g++) {
     double x = val(v->arrivals, g), c = val(v->count, g);
     if (x > 0) {
@@ -486,13 +505,13 @@ static void finish_green(adaptive *a, const gw_ctl_view *v, int code) {
 static int ad_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
   adaptive *a = state;
   const gw_monitor_status *st = v->status;
-  *stage = a->started ? a->k : 0;
+  *stage = a->started ? real(a, a->k) : real(a, 0);
   if (!st) return GW_EINVAL;
   if (a->n == 1) return GW_OK;
   measure(a, v);
   if (!a->started) start(a, v);
-  *stage = a->k;
-  if (st->in_transition || st->stage != a->k) return GW_OK;
+  *stage = real(a, a->k);
+  if (st->in_transition || st->stage != real(a, a->k)) return GW_OK;
   double since = st->stage_since_t, green_t = v->t - since;
   double end = plan_end(a, a->k);
   if (end < since + a->min_s[a->k]) end = since + a->min_s[a->k];
@@ -500,7 +519,7 @@ static int ad_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
     finish_green(a, v, a->coord ? GW_EV_FORCE_OFF : GW_EV_MAX_OUT);
   else if (green_t >= a->min_s[a->k] - EPS_S && may_gap_out(a, a->k) && idle(a, v, a->k))
     finish_green(a, v, GW_EV_GAP_OUT);
-  *stage = a->k;
+  *stage = real(a, a->k);
   return GW_OK;
 }
 

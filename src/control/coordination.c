@@ -254,7 +254,8 @@ int gw_coordination_plan(const gw_net *net, const gw_demand *demand, double cycl
   out->offset_s = gw__calloc(n + 1, sizeof *out->offset_s);
   out->split_s = gw__calloc((size_t)(n + 1) * GW_MAX_STAGES, sizeof *out->split_s);
   out->nstages = gw__calloc(n + 1, sizeof *out->nstages);
-  if (!c.m || !c.flow || !out->offset_s || !out->split_s || !out->nstages) {
+  out->main_stage = gw__calloc(n + 1, sizeof *out->main_stage);
+  if (!c.m || !c.flow || !out->offset_s || !out->split_s || !out->nstages || !out->main_stage) {
     rc = gw__error(err, GW_ENOMEM, "out of memory");
     goto done;
   }
@@ -294,6 +295,12 @@ int gw_coordination_plan(const gw_net *net, const gw_demand *demand, double cycl
     }
     plan_cycle(&c, out, best >= 0 ? best_c : least_c, &xmax);
   }
+  for (uint32_t t = 0; t < n; t++) {
+    uint32_t best = 0;
+    for (uint32_t st = 1; st < out->nstages[t]; st++)
+      if (out->split_s[t * GW_MAX_STAGES + st] > out->split_s[t * GW_MAX_STAGES + best]) best = st;
+    out->main_stage[t] = best;
+  }
 done:
   gw__free(c.m);
   gw__free(c.flow);
@@ -306,6 +313,7 @@ void gw_coord_plan_free(gw_coord_plan *p) {
   gw__free(p->offset_s);
   gw__free(p->split_s);
   gw__free(p->nstages);
+  gw__free(p->main_stage);
   memset(p, 0, sizeof *p);
 }
 
@@ -313,4 +321,12 @@ void gw_coord_plan_params(const gw_coord_plan *p, uint32_t i, char *buf, size_t 
   int n = snprintf(buf, len, "cycle=%.0f,offset=%.0f,splits=", p->cycle_s, p->offset_s[i]);
   for (uint32_t s = 0; s < p->nstages[i] && n > 0 && (size_t)n < len; s++)
     n += snprintf(buf + n, len - (size_t)n, "%s%.1f", s ? "/" : "", p->split_s[i * GW_MAX_STAGES + s]);
+}
+
+void gw_coord_plan_adaptive_params(const gw_coord_plan *p, uint32_t i, char *buf, size_t len) {
+  uint32_t k = p->main_stage[i];
+  double start = p->offset_s[i];
+  for (uint32_t s = 0; s < k; s++) start += p->split_s[i * GW_MAX_STAGES + s];
+  snprintf(buf, len, "coord=1,cycle=%.0f,offset=%.0f,cstage=%u", p->cycle_s,
+           fmod(start, p->cycle_s), k);
 }
