@@ -72,32 +72,17 @@ typedef struct actuated {
   uint32_t request;
 } actuated;
 
-static double val(const double *a, uint32_t g) {
-  if (!a) return 0;
-  return isfinite(a[g]) ? a[g] : 0;
-}
-
-/* Time since the group's detectors were last occupied; missing or broken
-** readings count as a long gap. */
-static double gap_of(const gw_ctl_view *v, uint32_t g) {
-  if (!v->gap_s || !isfinite(v->gap_s[g])) return 1e9;
-  return v->gap_s[g] < 0 ? 0 : v->gap_s[g];
-}
-
-static int detected(const gw_ctl_view *v, uint32_t g) {
-  return v->has_detector && v->has_detector[g];
-}
-
 /* Does group g call right now? */
 static int calls_now(const actuated *a, const gw_ctl_view *v, uint32_t g) {
-  if (detected(v, g)) return val(v->occupancy, g) > 0 || val(v->queue, g) > 0;
-  return a->recall || val(v->queue, g) > 0 || val(v->count, g) > 0;
+  if (gw__ctl_detected(v, g))
+    return gw__ctl_val(v->occupancy, g) > 0 || gw__ctl_val(v->queue, g) > 0;
+  return a->recall || gw__ctl_val(v->queue, g) > 0 || gw__ctl_val(v->count, g) > 0;
 }
 
 /* Does protected group g still extend the green? */
 static int extends(const actuated *a, const gw_ctl_view *v, uint32_t g) {
-  if (detected(v, g)) return gap_of(v, g) < a->gap_s;
-  return val(v->queue, g) > 0;
+  if (gw__ctl_detected(v, g)) return gw__ctl_gap(v, g) < a->gap_s;
+  return gw__ctl_val(v->queue, g) > 0;
 }
 
 static int act_init(void **state, const gw_signal_model *m, const gw_net *net,
@@ -169,8 +154,8 @@ static int act_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
     /* A protected green serves the call; so does a permissive one once the
     ** group's lane is empty (no queue, no vehicle within the passage time). */
     int served = st->lamp[g] == GW_LAMP_GREEN &&
-                 ((a->major[cur] & bit) || (detected(v, g) && gap_of(v, g) >= a->gap_s &&
-                                             val(v->queue, g) <= 0));
+                 ((a->major[cur] & bit) || (gw__ctl_detected(v, g) && gw__ctl_gap(v, g) >= a->gap_s &&
+                                             gw__ctl_val(v->queue, g) <= 0));
     if (served) a->call &= ~bit;
     else if (calls_now(a, v, g)) a->call |= bit;
   }

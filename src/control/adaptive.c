@@ -146,20 +146,6 @@ typedef struct adaptive {
 static uint32_t real(const struct adaptive *a, uint32_t k);
 static uint32_t virt(const struct adaptive *a, uint32_t s);
 
-static double val(const double *a, uint32_t g) {
-  if (!a) return 0;
-  return isfinite(a[g]) ? a[g] : 0;
-}
-
-static double gap_of(const gw_ctl_view *v, uint32_t g) {
-  if (!v->gap_s || !isfinite(v->gap_s[g])) return 1e9;
-  return v->gap_s[g] < 0 ? 0 : v->gap_s[g];
-}
-
-static int detected(const gw_ctl_view *v, uint32_t g) {
-  return v->has_detector && v->has_detector[g];
-}
-
 /* The intergreen the monitor runs from stage a to stage b: every ending
 ** group's yellow, then the all-red towards every group that starts or goes
 ** from permissive to protected. */
@@ -391,7 +377,7 @@ static void measure(adaptive *a, const gw_ctl_view *v) {
   double dt = v->dt > 0 && isfinite(v->dt) ? v->dt : 0;
   uint64_t serving = !st->in_transition && st->stage < a->n ? a->major[virt(a, st->stage)] : 0;
   for (uint32_t g = 0; g < a->ng; g++) {
-    double x = val(v->arrivals, g), c = val(v->count, g);
+    double x = gw__ctl_val(v->arrivals, g), c = gw__ctl_val(v->count, g);
     if (x > 0) {
       a->acc[g] += x;
       a->last_pass_t[g] = v->t;
@@ -399,8 +385,8 @@ static void measure(adaptive *a, const gw_ctl_view *v) {
     double since = a->last_pass_t[g] > st->lamp_since_t[g] ? a->last_pass_t[g]
                                                              : st->lamp_since_t[g];
     int moving = v->t - since <= 2 * a->headway_s;
-    if ((serving >> g & 1) && detected(v, g) && moving) {
-      double unused = gap_of(v, g) - a->headway_s;
+    if ((serving >> g & 1) && gw__ctl_detected(v, g) && moving) {
+      double unused = gw__ctl_gap(v, g) - a->headway_s;
       a->used_s[g] += dt - (unused < 0 ? 0 : unused > dt ? dt : unused);
     }
     if (a->have_prev && st->lamp[g] != GW_LAMP_GREEN) {
@@ -414,7 +400,7 @@ static void measure(adaptive *a, const gw_ctl_view *v) {
 
 /* The flow ratio group g showed over a window of dur seconds. */
 static double window_ratio(const adaptive *a, const gw_ctl_view *v, uint32_t g, double dur) {
-  if (!detected(v, g))
+  if (!gw__ctl_detected(v, g))
     return a->rise[g] / (a->red_s[g] > EPS_S ? a->red_s[g] : dur) / a->sat_vps[g];
   double by_count = a->acc[g] / dur / a->sat_vps[g], by_time = a->used_s[g] / dur;
   return by_count > by_time ? by_count : by_time;
@@ -469,7 +455,8 @@ static int may_gap_out(const adaptive *a, uint32_t k) {
 static int idle(const adaptive *a, const gw_ctl_view *v, uint32_t k) {
   for (uint32_t g = 0; g < a->ng; g++) {
     if (!(a->prot[k] >> g & 1)) continue;
-    if (detected(v, g) ? gap_of(v, g) < a->gap_s : val(v->queue, g) > 0) return 0;
+    if (gw__ctl_detected(v, g) ? gw__ctl_gap(v, g) < a->gap_s : gw__ctl_val(v->queue, g) > 0)
+      return 0;
   }
   return 1;
 }
@@ -478,8 +465,10 @@ static int idle(const adaptive *a, const gw_ctl_view *v, uint32_t k) {
 static int demand(const adaptive *a, const gw_ctl_view *v, uint32_t s) {
   for (uint32_t g = 0; g < a->ng; g++) {
     if (!(a->prot[s] >> g & 1)) continue;
-    if (val(v->queue, g) > 0) return 1;
-    if (detected(v, g) && (val(v->occupancy, g) > 0 || gap_of(v, g) < a->gap_s)) return 1;
+    if (gw__ctl_val(v->queue, g) > 0) return 1;
+    if (gw__ctl_detected(v, g) &&
+        (gw__ctl_val(v->occupancy, g) > 0 || gw__ctl_gap(v, g) < a->gap_s))
+      return 1;
   }
   return 0;
 }

@@ -12,6 +12,8 @@
 #ifndef GW_CONTROL_CONTROLLER_INT_H
 #define GW_CONTROL_CONTROLLER_INT_H
 
+#include <math.h>
+
 #include "greenwave/control.h"
 
 #define GW_CTL_MAX_PARAMS 32
@@ -52,6 +54,20 @@ extern const gw_controller_type gw__ctl_adaptive;
 
 /* Applies the spec's mingreen, yellow and allred keys to the model. */
 int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, gw_error *err);
+
+/* Reading a view safely: a missing array or a value that is not finite
+** counts as zero; a missing or broken gap counts as a long one. */
+static inline double gw__ctl_val(const double *a, uint32_t g) {
+  if (!a) return 0;
+  return isfinite(a[g]) ? a[g] : 0;
+}
+static inline double gw__ctl_gap(const gw_ctl_view *v, uint32_t g) {
+  if (!v->gap_s || !isfinite(v->gap_s[g])) return 1e9;
+  return v->gap_s[g] < 0 ? 0 : v->gap_s[g];
+}
+static inline int gw__ctl_detected(const gw_ctl_view *v, uint32_t g) {
+  return v->has_detector && v->has_detector[g];
+}
 
 /* Emits a controller event if the view has a sink. */
 void gw__ctl_emit(const gw_ctl_view *v, int code, int param);

@@ -101,20 +101,15 @@ typedef struct maxpressure {
   uint32_t request;
 } maxpressure;
 
-static double val(const double *a, uint32_t g) {
-  if (!a) return 0;
-  return isfinite(a[g]) ? a[g] : 0;
-}
-
 static double upstream(const maxpressure *p, const gw_ctl_view *v, uint32_t g) {
-  return val(p->use_count ? v->count : v->queue, g);
+  return gw__ctl_val(p->use_count ? v->count : v->queue, g);
 }
 
 static double stage_pressure(const maxpressure *p, const gw_ctl_view *v, uint32_t s) {
   double sum = 0;
   for (uint32_t g = 0; g < p->ng; g++)
     if (p->prot[s] >> g & 1)
-      sum += upstream(p, v, g) - val(p->use_count ? v->out_count : v->out_queue, g);
+      sum += upstream(p, v, g) - gw__ctl_val(p->use_count ? v->out_count : v->out_queue, g);
   return sum;
 }
 
@@ -238,7 +233,7 @@ static int mp_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
   if (!st) return GW_EINVAL;
   uint32_t cur = st->stage < p->n ? st->stage : 0;
   for (uint32_t g = 0; g < p->ng; g++)
-    if (val(v->arrivals, g) > 0) p->last_pass_t[g] = v->t;
+    if (gw__ctl_val(v->arrivals, g) > 0) p->last_pass_t[g] = v->t;
   if (p->cycle_s > 0 && v->dt > 0 && isfinite(v->dt)) {
     for (uint32_t s = 0; s < p->n; s++) p->pr_sum[s] += stage_upstream(p, v, s) * v->dt;
     p->pr_time_s += v->dt;
