@@ -38,44 +38,44 @@ extern "C" {
 
 /* Conflict between two groups. */
 enum {
-  GW_CONFLICT_NONE = 0,   /* may be green together */
-  GW_CONFLICT_HARD = 1,   /* never green or yellow together */
-  GW_CONFLICT_YIELDS = 2  /* the row group may show 'g' while the column group is green */
+  GW_CONFLICT_NONE = 0,  /* may be green together */
+  GW_CONFLICT_HARD = 1,  /* never green or yellow together */
+  GW_CONFLICT_YIELDS = 2 /* the row group may show 'g' while the column group is green */
 };
 
 typedef struct gw_signal_group {
   uint32_t nlinks;
-  uint32_t links[32];       /* link indices of the signal (positions in the state string) */
-  uint32_t net_links[32];   /* the same links as indices into the net's links */
-  double min_green_s;       /* default 5 */
-  double max_green_s;       /* default 60; used by controllers, not by the monitor */
-  double yellow_s;          /* default: the program's yellow, else 3 */
-  double speed_mps;         /* approach speed limit */
+  uint32_t links[32];          /* link indices of the signal (positions in the state string) */
+  uint32_t net_links[32];      /* the same links as indices into the net's links */
+  double min_green_s;          /* default 5 */
+  double max_green_s;          /* default 60; used by controllers, not by the monitor */
+  double yellow_s;             /* default: the program's yellow, else 3 */
+  double speed_mps;            /* approach speed limit */
   uint32_t nin, in_lanes[8];   /* approach (normal) lanes */
   uint32_t nout, out_lanes[8]; /* exit (normal) lanes */
 } gw_signal_group;
 
 typedef struct gw_stage {
-  uint64_t green;           /* bit g: group g is green in this stage */
-  uint64_t minor;           /* bit g: group g shows 'g' (permissive), else 'G' */
-  double green_s;           /* the program's duration of this green phase */
-  double min_s, max_s;      /* the program's minDur/maxDur, or defaults */
+  uint64_t green;      /* bit g: group g is green in this stage */
+  uint64_t minor;      /* bit g: group g shows 'g' (permissive), else 'G' */
+  double green_s;      /* the program's duration of this green phase */
+  double min_s, max_s; /* the program's minDur/maxDur, or defaults */
 } gw_stage;
 
 typedef struct gw_signal_model {
-  uint32_t tls;             /* index of the signal in the net */
-  const char *id;           /* borrowed from the net */
-  uint32_t nlinks;          /* length of the state string */
+  uint32_t tls;    /* index of the signal in the net */
+  const char *id;  /* borrowed from the net */
+  uint32_t nlinks; /* length of the state string */
   uint32_t ngroups;
   gw_signal_group groups[GW_MAX_GROUPS];
   uint8_t group_of_link[256];
-  uint8_t conflict[GW_MAX_GROUPS][GW_MAX_GROUPS];   /* GW_CONFLICT_* */
-  double allred_s[GW_MAX_GROUPS][GW_MAX_GROUPS];    /* end of yellow of row to green of column */
+  uint8_t conflict[GW_MAX_GROUPS][GW_MAX_GROUPS]; /* GW_CONFLICT_* */
+  double allred_s[GW_MAX_GROUPS][GW_MAX_GROUPS];  /* end of yellow of row to green of column */
   uint32_t nstages;
   gw_stage stages[GW_MAX_STAGES];
-  double cycle_s;           /* the program's cycle */
-  double offset_s;          /* the program's offset */
-  double lost_s;            /* yellow + all-red per stage change, program's average */
+  double cycle_s;  /* the program's cycle */
+  double offset_s; /* the program's offset */
+  double lost_s;   /* yellow + all-red per stage change, program's average */
 } gw_signal_model;
 
 /* Derives groups, conflicts, intergreens and stages for signal `tls` from
@@ -121,8 +121,8 @@ enum {
 };
 
 typedef struct gw_event {
-  uint32_t tls;             /* signal index in the net */
-  double t;                 /* s, recorded to 0.1 s */
+  uint32_t tls; /* signal index in the net */
+  double t;     /* s, recorded to 0.1 s */
   int code;
   int param;
 } gw_event;
@@ -158,14 +158,14 @@ const char *gw_monitor_step(gw_monitor *mon, double t);
 int gw_monitor_check_field(gw_monitor *mon, const char *field_state, double t);
 
 typedef struct gw_monitor_status {
-  uint32_t stage;           /* the stage shown or being moved to */
-  uint32_t target;          /* the requested stage */
-  int in_transition;        /* 1 while changing stages */
-  double stage_since_t;     /* when the current stage's greens all started */
-  int failsafe;             /* 1 in fail-safe */
-  uint8_t lamp[GW_MAX_GROUPS];     /* GW_LAMP_* */
+  uint32_t stage;              /* the stage shown or being moved to */
+  uint32_t target;             /* the requested stage */
+  int in_transition;           /* 1 while changing stages */
+  double stage_since_t;        /* when the current stage's greens all started */
+  int failsafe;                /* 1 in fail-safe */
+  uint8_t lamp[GW_MAX_GROUPS]; /* GW_LAMP_* */
   double lamp_since_t[GW_MAX_GROUPS];
-  uint64_t refused;         /* refused requests so far */
+  uint64_t refused; /* refused requests so far */
 } gw_monitor_status;
 /* Fills the status; lamp[] and lamp_since_t[] only for the model's groups. */
 void gw_monitor_status_get(const gw_monitor *mon, gw_monitor_status *out);
@@ -192,13 +192,13 @@ typedef struct gw_ctl_view {
   const gw_signal_model *model;
   const gw_monitor_status *status;
   /* Per group (index as in the model): */
-  const double *queue;       /* halting vehicles (< 0.1 m/s) on its approach lanes */
-  const double *count;       /* vehicles on its approach lanes */
-  const double *out_queue;   /* halting vehicles on its exit lanes */
-  const double *out_count;   /* vehicles on its exit lanes */
-  const double *arrivals;    /* vehicles that crossed its detectors in this step */
-  const double *occupancy;   /* share of the step its detectors were occupied, 0..1 */
-  const double *gap_s;       /* time since its detectors were last occupied */
+  const double *queue;         /* halting vehicles (< 0.1 m/s) on its approach lanes */
+  const double *count;         /* vehicles on its approach lanes */
+  const double *out_queue;     /* halting vehicles on its exit lanes */
+  const double *out_count;     /* vehicles on its exit lanes */
+  const double *arrivals;      /* vehicles that crossed its detectors in this step */
+  const double *occupancy;     /* share of the step its detectors were occupied, 0..1 */
+  const double *gap_s;         /* time since its detectors were last occupied */
   const uint8_t *has_detector; /* 1 when the group has at least one detector */
   /* Where a controller reports its own events (gap out, max out, plan
   ** changes); may be NULL. */
@@ -230,11 +230,11 @@ typedef struct gw_demand gw_demand;
 typedef struct gw_coord_plan {
   uint32_t nsignals;
   double cycle_s;
-  double *offset_s;             /* per signal */
-  double *split_s;              /* per signal, GW_MAX_STAGES each: green + change interval */
-  uint32_t *nstages;            /* per signal */
-  uint32_t *main_stage;         /* per signal: the stage with the longest split */
-  double objective;             /* weighted overlap achieved, vehicle-seconds per cycle */
+  double *offset_s;     /* per signal */
+  double *split_s;      /* per signal, GW_MAX_STAGES each: green + change interval */
+  uint32_t *nstages;    /* per signal */
+  uint32_t *main_stage; /* per signal: the stage with the longest split */
+  double objective;     /* weighted overlap achieved, vehicle-seconds per cycle */
 } gw_coord_plan;
 
 /* cycle_s <= 0: Webster's cycle of the busiest signal, clamped to [60, 120].
@@ -268,9 +268,9 @@ void gw_control_destroy(gw_control *c);
 
 typedef struct gw_control_stats {
   uint64_t steps;
-  uint64_t refused;         /* requests the monitors refused */
-  uint64_t failsafes;       /* intersections sent to fail-safe */
-  double wall_s;            /* time spent in gw_control_step */
+  uint64_t refused;   /* requests the monitors refused */
+  uint64_t failsafes; /* intersections sent to fail-safe */
+  double wall_s;      /* time spent in gw_control_step */
 } gw_control_stats;
 void gw_control_stats_get(const gw_control *c, gw_control_stats *out);
 

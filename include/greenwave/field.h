@@ -20,14 +20,14 @@ extern "C" {
 
 /* An induction loop over the last step. */
 typedef struct gw_detector_reading {
-  uint32_t count;        /* vehicles whose front crossed it during the step */
-  double occupancy;      /* share of the step it was occupied, 0..1 */
-  int occupied;          /* occupied at the end of the step */
-  double last_occupied_t;/* last time it was occupied; negative: never */
+  uint32_t count;         /* vehicles whose front crossed it during the step */
+  double occupancy;       /* share of the step it was occupied, 0..1 */
+  int occupied;           /* occupied at the end of the step */
+  double last_occupied_t; /* last time it was occupied; negative: never */
 } gw_detector_reading;
 
 typedef struct gw_field_ops {
-  const char *kind;      /* "sim", "sumo", ... */
+  const char *kind; /* "sim", "sumo", ... */
   double (*time)(void *impl);
   /* Vehicles on a lane, and those of them below 0.1 m/s. */
   int (*lane_counts)(void *impl, uint32_t lane, double *vehicles, double *halting);

@@ -21,13 +21,13 @@ extern "C" {
 
 enum {
   GW_OK = 0,
-  GW_ENOMEM = -1,   /* allocation failed */
-  GW_EIO = -2,      /* a file could not be opened, read or written */
-  GW_EPARSE = -3,   /* malformed input (syntax) */
-  GW_EINVAL = -4,   /* well-formed input with an invalid value or reference */
-  GW_ENOTFOUND = -5,/* a named object does not exist */
-  GW_ERANGE = -6,   /* a value outside its allowed range */
-  GW_ESTATE = -7    /* call not allowed in the object's current state */
+  GW_ENOMEM = -1,    /* allocation failed */
+  GW_EIO = -2,       /* a file could not be opened, read or written */
+  GW_EPARSE = -3,    /* malformed input (syntax) */
+  GW_EINVAL = -4,    /* well-formed input with an invalid value or reference */
+  GW_ENOTFOUND = -5, /* a named object does not exist */
+  GW_ERANGE = -6,    /* a value outside its allowed range */
+  GW_ESTATE = -7     /* call not allowed in the object's current state */
 };
 
 /* Returns a static string for a GW_E... code; never NULL. */

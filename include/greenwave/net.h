@@ -69,8 +69,8 @@ void gw_net_destroy(gw_net *net);
 
 /* Counts. */
 uint32_t gw_net_junction_count(const gw_net *net);
-uint32_t gw_net_edge_count(const gw_net *net);   /* normal and internal */
-uint32_t gw_net_lane_count(const gw_net *net);   /* normal and internal */
+uint32_t gw_net_edge_count(const gw_net *net); /* normal and internal */
+uint32_t gw_net_lane_count(const gw_net *net); /* normal and internal */
 uint32_t gw_net_link_count(const gw_net *net);
 uint32_t gw_net_tls_count(const gw_net *net);
 uint32_t gw_net_detector_count(const gw_net *net);
@@ -85,27 +85,27 @@ uint32_t gw_net_find_tls(const gw_net *net, const char *id);
 typedef struct gw_lane_info {
   const char *id;
   uint32_t edge;
-  uint32_t index;        /* 0 is the rightmost lane */
+  uint32_t index; /* 0 is the rightmost lane */
   double length_m;
-  double speed_mps;      /* speed limit */
-  uint32_t allow;        /* GW_VC_* mask */
-  int internal;          /* 1 for a lane inside a junction */
-  const double *shape;   /* x0,y0,x1,y1,... in metres */
+  double speed_mps;    /* speed limit */
+  uint32_t allow;      /* GW_VC_* mask */
+  int internal;        /* 1 for a lane inside a junction */
+  const double *shape; /* x0,y0,x1,y1,... in metres */
   uint32_t shape_points;
 } gw_lane_info;
 int gw_net_lane_info(const gw_net *net, uint32_t lane, gw_lane_info *out);
 
 typedef struct gw_link_info {
-  uint32_t from_lane, to_lane;  /* normal lanes */
-  uint32_t via[2];              /* internal lanes, GW_NONE when absent */
+  uint32_t from_lane, to_lane; /* normal lanes */
+  uint32_t via[2];             /* internal lanes, GW_NONE when absent */
   uint32_t junction;
-  uint32_t tls;                 /* GW_NONE when unsignalised */
-  int tls_index;                /* index into the signal's state string, or -1 */
-  char dir;                     /* s, r, l, t, L, R */
-  char state;                   /* static state: M, m, O, o, =, s, ... */
-  uint32_t n_yield;             /* links this one yields to at its stop line */
+  uint32_t tls;     /* GW_NONE when unsignalised */
+  int tls_index;    /* index into the signal's state string, or -1 */
+  char dir;         /* s, r, l, t, L, R */
+  char state;       /* static state: M, m, O, o, =, s, ... */
+  uint32_t n_yield; /* links this one yields to at its stop line */
   const uint32_t *yield;
-  uint32_t n_foes;              /* links it conflicts with at all */
+  uint32_t n_foes; /* links it conflicts with at all */
   const uint32_t *foes;
 } gw_link_info;
 int gw_net_link_info(const gw_net *net, uint32_t link, gw_link_info *out);

@@ -48,31 +48,31 @@ int gw_sim_done(const gw_sim *sim);
 double gw_sim_time(const gw_sim *sim);
 
 typedef struct gw_sim_stats {
-  uint64_t loaded;      /* vehicles of the demand */
+  uint64_t loaded; /* vehicles of the demand */
   uint64_t inserted;
   uint64_t arrived;
-  uint64_t running;     /* in the network now */
-  uint64_t pending;     /* past their departure time, waiting to enter */
+  uint64_t running; /* in the network now */
+  uint64_t pending; /* past their departure time, waiting to enter */
   uint64_t teleports;
   uint64_t collisions;
-  uint64_t veh_steps;   /* sum over steps of vehicles running */
+  uint64_t veh_steps; /* sum over steps of vehicles running */
   uint64_t peak_running;
 } gw_sim_stats;
 void gw_sim_stats_get(const gw_sim *sim, gw_sim_stats *out);
 
 /* One finished trip, as SUMO's tripinfo: times in s, lengths in m. */
 typedef struct gw_trip_record {
-  uint32_t index;         /* the trip's index in the demand */
+  uint32_t index; /* the trip's index in the demand */
   const char *id;
   const char *vtype;
-  double depart_s;        /* actual insertion time */
-  double depart_delay_s;  /* insertion minus scheduled departure */
+  double depart_s;       /* actual insertion time */
+  double depart_delay_s; /* insertion minus scheduled departure */
   double arrival_s;
-  double route_length_m;  /* distance driven */
-  double duration_s;      /* arrival minus insertion */
-  double time_loss_s;     /* against driving at the allowed speed */
-  double waiting_time_s;  /* time at speed below 0.1 m/s */
-  uint32_t stops;         /* times the vehicle came to a halt */
+  double route_length_m; /* distance driven */
+  double duration_s;     /* arrival minus insertion */
+  double time_loss_s;    /* against driving at the allowed speed */
+  double waiting_time_s; /* time at speed below 0.1 m/s */
+  uint32_t stops;        /* times the vehicle came to a halt */
   uint32_t teleports;
 } gw_trip_record;
 /* Called once per arrived vehicle; the record is borrowed for the call. */
@@ -105,7 +105,7 @@ int gw_sim_detector_read(const gw_sim *sim, uint32_t det, gw_detector_reading *o
 ** the demand's trips; a vehicle not in the network returns GW_ENOTFOUND. */
 typedef struct gw_vehicle_view {
   uint32_t lane;
-  double pos_m;           /* of the front, from the lane start */
+  double pos_m; /* of the front, from the lane start */
   double speed_mps;
 } gw_vehicle_view;
 int gw_sim_vehicle(const gw_sim *sim, uint32_t i, gw_vehicle_view *out);

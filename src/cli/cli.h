@@ -15,23 +15,21 @@ int gw_cmd_signals(int argc, char **argv);
 ** option, -1 on a usage error (message printed). */
 struct gw_run_opts;
 int gw_cli_parse_num(const char *opt, const char *s, double lo, double hi, double *out);
-int gw_cli_parse_run_option(struct gw_run_opts *o, const char *cmd, int argc, char **argv,
-                            int *i);
+int gw_cli_parse_run_option(struct gw_run_opts *o, const char *cmd, int argc, char **argv, int *i);
 
 /* Progress reporting on stderr: a redrawn bar on a terminal, a plain line
 ** every tenth of the run otherwise. */
 typedef struct gw_progress {
   int tty, quiet;
-  double begin_s, end_s;     /* end_s < 0: unknown */
+  double begin_s, end_s; /* end_s < 0: unknown */
   double last_wall, start_wall;
   int last_decile;
 } gw_progress;
 
 double gw_cli_now(void);
 void gw_progress_init(gw_progress *p, double begin_s, double end_s, int quiet);
-void gw_progress_update(gw_progress *p, double sim_t, unsigned long running,
-                        unsigned long arrived, unsigned long loaded, unsigned long long veh_steps,
-                        int force);
+void gw_progress_update(gw_progress *p, double sim_t, unsigned long running, unsigned long arrived,
+                        unsigned long loaded, unsigned long long veh_steps, int force);
 void gw_progress_done(gw_progress *p);
 
 /* Prints "greenwave: <msg>" on stderr. */

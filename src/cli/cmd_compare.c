@@ -69,8 +69,8 @@ int gw_cmd_compare(int argc, char **argv) {
     return 2;
   }
   if (!json)
-    printf("%-28s %9s %9s %9s %7s %8s %6s %12s\n", "controller", "travel s", "loss s",
-           "wait s", "stops", "arrived", "telep", "all-sig loss");
+    printf("%-28s %9s %9s %9s %7s %8s %6s %12s\n", "controller", "travel s", "loss s", "wait s",
+           "stops", "arrived", "telep", "all-sig loss");
   char *copy = strdup(list);
   if (!copy) return 1;
   int status = 0;

@@ -39,10 +39,14 @@ static void print_model(const gw_signal_model *m, const gw_net *net) {
     printf("    %2u  ", a + 1);
     for (uint32_t b = 0; b < m->ngroups; b++) {
       uint8_t c = m->conflict[a][b];
-      if (a == b) printf("    -");
-      else if (c == GW_CONFLICT_HARD) printf("  X%.1f", m->allred_s[a][b]);
-      else if (c == GW_CONFLICT_YIELDS) printf("    y");
-      else printf("    .");
+      if (a == b)
+        printf("    -");
+      else if (c == GW_CONFLICT_HARD)
+        printf("  X%.1f", m->allred_s[a][b]);
+      else if (c == GW_CONFLICT_YIELDS)
+        printf("    y");
+      else
+        printf("    .");
     }
     printf("\n");
   }
@@ -51,7 +55,8 @@ static void print_model(const gw_signal_model *m, const gw_net *net) {
     gw_signal_model_stage_state(m, s, state);
     printf("  stage %u  %s  green %.0f s  groups", s + 1, state, m->stages[s].green_s);
     for (uint32_t g = 0; g < m->ngroups; g++)
-      if (m->stages[s].green >> g & 1) printf(" %u%s", g + 1, (m->stages[s].minor >> g & 1) ? "g" : "");
+      if (m->stages[s].green >> g & 1)
+        printf(" %u%s", g + 1, (m->stages[s].minor >> g & 1) ? "g" : "");
     printf("\n");
   }
 }
@@ -64,8 +69,10 @@ int gw_cmd_signals(int argc, char **argv) {
       fputs(usage, stdout);
       return 0;
     } else if ((!strcmp(argv[i], "--signal") || !strcmp(argv[i], "--additional")) && i + 1 < argc) {
-      if (argv[i][2] == 's') only = argv[++i];
-      else if (nadd < 32) adds[nadd++] = argv[++i];
+      if (argv[i][2] == 's')
+        only = argv[++i];
+      else if (nadd < 32)
+        adds[nadd++] = argv[++i];
     } else if (argv[i][0] == '-' || path) {
       gw_cli_error("unexpected '%s' (see `greenwave signals --help`)", argv[i]);
       return 2;

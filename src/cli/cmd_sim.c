@@ -59,9 +59,9 @@ int gw_cli_parse_num(const char *opt, const char *s, double lo, double hi, doubl
 
 int gw_cli_parse_run_option(gw_run_opts *o, const char *cmd, int argc, char **argv, int *i) {
   const char *a = argv[*i];
-  static const char *const with_value[] = {"--end",   "--step",   "--seed",       "--trips",
-                                           "--additional", "--teleport", "--controller",
-                                           "--events", "--date",   NULL};
+  static const char *const with_value[] = {"--end",        "--step",     "--seed",       "--trips",
+                                           "--additional", "--teleport", "--controller", "--events",
+                                           "--date",       NULL};
   int known = 0;
   for (int k = 0; with_value[k]; k++) known |= !strcmp(a, with_value[k]);
   if (!known) return 1;
@@ -77,8 +77,8 @@ int gw_cli_parse_run_option(gw_run_opts *o, const char *cmd, int argc, char **ar
   if (!strcmp(a, "--trips")) o->trips_path = val;
   if (!strcmp(a, "--controller")) o->controller = val;
   if (!strcmp(a, "--events")) o->events_path = val;
-  if (!strcmp(a, "--date") && (sscanf(val, "%4d-%2d-%2d", &o->y, &o->mo, &o->d) != 3 ||
-                               o->mo < 1 || o->mo > 12 || o->d < 1 || o->d > 31)) {
+  if (!strcmp(a, "--date") && (sscanf(val, "%4d-%2d-%2d", &o->y, &o->mo, &o->d) != 3 || o->mo < 1 ||
+                               o->mo > 12 || o->d < 1 || o->d > 31)) {
     gw_cli_error("--date: '%s' is not YYYY-MM-DD", val);
     return -1;
   }
@@ -126,7 +126,9 @@ int gw_cmd_sim(int argc, char **argv) {
   }
   gw_run_result r;
   if (gw_cli_run(&o, &r)) return 1;
-  if (json) gw_cli_print_json(stdout, &o, &r);
-  else gw_cli_print_text(stdout, &o, &r);
+  if (json)
+    gw_cli_print_json(stdout, &o, &r);
+  else
+    gw_cli_print_text(stdout, &o, &r);
   return 0;
 }

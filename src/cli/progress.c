@@ -37,9 +37,8 @@ void gw_progress_init(gw_progress *p, double begin_s, double end_s, int quiet) {
   p->last_decile = 0;
 }
 
-void gw_progress_update(gw_progress *p, double sim_t, unsigned long running,
-                        unsigned long arrived, unsigned long loaded, unsigned long long veh_steps,
-                        int force) {
+void gw_progress_update(gw_progress *p, double sim_t, unsigned long running, unsigned long arrived,
+                        unsigned long loaded, unsigned long long veh_steps, int force) {
   if (p->quiet) return;
   double now = gw_cli_now();
   double frac = p->end_s > p->begin_s ? (sim_t - p->begin_s) / (p->end_s - p->begin_s) : -1;

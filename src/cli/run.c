@@ -23,7 +23,7 @@
 typedef struct run_ctx {
   gw_trip_summary sum, sum_max;
   uint32_t max_signals;
-  uint32_t *nsig;          /* per trip: signals its route crosses */
+  uint32_t *nsig; /* per trip: signals its route crosses */
   FILE *trips;
   FILE *events;
   const gw_net *net;
@@ -45,21 +45,19 @@ static void on_event(void *ud, const gw_event *e) {
   time_t tt = timegm(&tm);
   gmtime_r(&tt, &tm);
   fprintf(c->events, "%s,%04d-%02d-%02d %02ld:%02ld:%02ld.%ld,%d,%d\n",
-          gw_net_tls_id(c->net, e->tls), tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-          rem / 36000, rem / 600 % 60, rem / 10 % 60, rem % 10, e->code, e->param);
+          gw_net_tls_id(c->net, e->tls), tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, rem / 36000,
+          rem / 600 % 60, rem / 10 % 60, rem % 10, e->code, e->param);
 }
 
 static void on_trip(void *ud, const gw_trip_record *r) {
   run_ctx *c = ud;
   gw_trip_summary_add(&c->sum, r);
-  if (c->max_signals && c->nsig[r->index] == c->max_signals)
-    gw_trip_summary_add(&c->sum_max, r);
+  if (c->max_signals && c->nsig[r->index] == c->max_signals) gw_trip_summary_add(&c->sum_max, r);
   if (c->trips)
     fprintf(c->trips, "%s,%s,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,%u,%u\n", r->id, r->vtype,
             r->depart_s, r->depart_delay_s, r->arrival_s, r->route_length_m, r->duration_s,
             r->time_loss_s, r->waiting_time_s, r->stops, r->teleports);
 }
-
 
 void gw_run_opts_init(gw_run_opts *o) {
   memset(o, 0, sizeof *o);
@@ -102,16 +100,18 @@ static int count_signals(const gw_scenario *sc, run_ctx *ctx) {
 
 /* "coordinated[:cycle=S,base=fixed|adaptive]": a green-wave plan from the
 ** demand, run by fixed-time (default) or adaptive controllers. */
-static int start_coordinated(const char *spec, const gw_scenario *sc, gw_field *field,
-                             run_ctx *ctx, gw_control **ctl) {
+static int start_coordinated(const char *spec, const gw_scenario *sc, gw_field *field, run_ctx *ctx,
+                             gw_control **ctl) {
   double cycle = 0;
   char base[32] = "fixed";
   const char *p = strchr(spec, ':');
   while (p && *p) {
     p++;
     size_t n = strcspn(p, ",");
-    if (!strncmp(p, "cycle=", 6)) cycle = atof(p + 6);
-    else if (!strncmp(p, "base=", 5) && n - 5 < sizeof base) snprintf(base, sizeof base, "%.*s", (int)(n - 5), p + 5);
+    if (!strncmp(p, "cycle=", 6))
+      cycle = atof(p + 6);
+    else if (!strncmp(p, "base=", 5) && n - 5 < sizeof base)
+      snprintf(base, sizeof base, "%.*s", (int)(n - 5), p + 5);
     else {
       gw_cli_error("coordinated: '%.*s' is not cycle=S or base=fixed|adaptive", (int)n, p);
       return 1;
@@ -139,14 +139,15 @@ static int start_coordinated(const char *spec, const gw_scenario *sc, gw_field *
       rc = 1;
       break;
     }
-    if (!strcmp(base, "fixed")) snprintf(specs[i], 1100, "fixed:%s", params);
+    if (!strcmp(base, "fixed"))
+      snprintf(specs[i], 1100, "fixed:%s", params);
     else {
       gw_coord_plan_adaptive_params(&plan, i, params, sizeof params);
       snprintf(specs[i], 1100, "adaptive:%s", params);
     }
   }
-  if (!rc && gw_control_create_each(sc->net, field, (const char *const *)specs, on_event, ctx,
-                                    ctl, &err)) {
+  if (!rc && gw_control_create_each(sc->net, field, (const char *const *)specs, on_event, ctx, ctl,
+                                    &err)) {
     gw_cli_error("%s", err.msg);
     rc = 1;
   }
@@ -190,9 +191,10 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
       gw_cli_error("%s: cannot write: %s", o->trips_path, strerror(errno));
       goto out;
     }
-    fputs("id,vtype,depart,depart_delay,arrival,route_length,duration,time_loss,waiting_time,"
-          "stops,teleports\n",
-          ctx.trips);
+    fputs(
+        "id,vtype,depart,depart_delay,arrival,route_length,duration,time_loss,waiting_time,"
+        "stops,teleports\n",
+        ctx.trips);
   }
   ctx.net = sc->net;
   if (o->events_path) {
@@ -241,14 +243,13 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
       goto out;
     }
     gw_sim_stats_get(sim, &st);
-    gw_progress_update(&pr, gw_sim_time(sim), (unsigned long)st.running,
-                       (unsigned long)st.arrived, (unsigned long)st.loaded, st.veh_steps, 0);
+    gw_progress_update(&pr, gw_sim_time(sim), (unsigned long)st.running, (unsigned long)st.arrived,
+                       (unsigned long)st.loaded, st.veh_steps, 0);
   }
   r->sim_wall_s = gw_cli_now() - ts;
   gw_sim_stats_get(sim, &r->st);
   gw_progress_update(&pr, gw_sim_time(sim), (unsigned long)r->st.running,
-                     (unsigned long)r->st.arrived, (unsigned long)r->st.loaded, r->st.veh_steps,
-                     1);
+                     (unsigned long)r->st.arrived, (unsigned long)r->st.loaded, r->st.veh_steps, 1);
   gw_progress_done(&pr);
   r->sum = ctx.sum;
   r->sum_max = ctx.sum_max;
@@ -317,7 +318,8 @@ void gw_cli_print_text(FILE *f, const gw_run_opts *o, const gw_run_result *r) {
   fprintf(f, "signals run by      %s\n", o->controller ? o->controller : "their programs");
   fprintf(f, "simulated until     %.0f s (step %g s, seed %llu)\n", r->sim_end_s, r->step_s,
           (unsigned long long)r->seed);
-  fprintf(f, "vehicles            %llu loaded, %llu inserted, %llu arrived, %llu running, %llu "
+  fprintf(f,
+          "vehicles            %llu loaded, %llu inserted, %llu arrived, %llu running, %llu "
           "waiting to enter\n",
           (unsigned long long)r->st.loaded, (unsigned long long)r->st.inserted,
           (unsigned long long)r->st.arrived, (unsigned long long)r->st.running,
@@ -329,12 +331,12 @@ void gw_cli_print_text(FILE *f, const gw_run_opts *o, const gw_run_result *r) {
   fprintf(f, "mean waiting time   %.1f s\nmean depart delay   %.1f s\n",
           gw_trip_summary_mean(s, s->waiting_s), gw_trip_summary_mean(s, s->depart_delay_s));
   fprintf(f, "mean route length   %.1f m\nstops per vehicle   %.2f\n",
-          gw_trip_summary_mean(s, s->route_length_m),
-          s->n ? (double)s->stops / (double)s->n : 0);
+          gw_trip_summary_mean(s, s->route_length_m), s->n ? (double)s->stops / (double)s->n : 0);
   fprintf(f, "crossing %u signals %llu vehicles, mean time loss %.1f s\n", r->max_signals,
-          (unsigned long long)r->sum_max.n, gw_trip_summary_mean(&r->sum_max, r->sum_max.time_loss_s));
-  fprintf(f, "vehicle-steps       %llu (peak %llu running)\n",
-          (unsigned long long)r->st.veh_steps, (unsigned long long)r->st.peak_running);
+          (unsigned long long)r->sum_max.n,
+          gw_trip_summary_mean(&r->sum_max, r->sum_max.time_loss_s));
+  fprintf(f, "vehicle-steps       %llu (peak %llu running)\n", (unsigned long long)r->st.veh_steps,
+          (unsigned long long)r->st.peak_running);
   if (o->controller)
     fprintf(f, "control             %.3f s wall, %llu refused requests, %llu fail-safes\n",
             r->ctl_wall_s, (unsigned long long)r->refused, (unsigned long long)r->failsafes);

@@ -16,10 +16,10 @@ typedef struct gw_run_opts {
   const char *path;
   const char *adds[32];
   int nadd;
-  double end, step, seed, tele;  /* < 0 (end: < -1): the scenario's */
-  const char *controller;        /* NULL: the signals' own programs */
+  double end, step, seed, tele; /* < 0 (end: < -1): the scenario's */
+  const char *controller;       /* NULL: the signals' own programs */
   const char *trips_path, *events_path;
-  int y, mo, d;                  /* calendar day of time 0 for events */
+  int y, mo, d; /* calendar day of time 0 for events */
   int quiet;
 } gw_run_opts;
 

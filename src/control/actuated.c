@@ -53,17 +53,17 @@
 #define EPS_S 1e-9
 
 typedef struct actuated {
-  const gw_signal_model *m; /* borrowed; lives as long as the controller */
-  uint32_t n;               /* stages */
-  uint32_t ng;              /* groups, at most GW_MAX_GROUPS */
+  const gw_signal_model *m;      /* borrowed; lives as long as the controller */
+  uint32_t n;                    /* stages */
+  uint32_t ng;                   /* groups, at most GW_MAX_GROUPS */
   uint64_t green[GW_MAX_STAGES]; /* groups green in each stage */
   uint64_t major[GW_MAX_STAGES]; /* groups shown 'G' in each stage */
   uint64_t prot[GW_MAX_STAGES];  /* groups deciding extension: the 'G' ones, or
                                     all when a stage has none */
   double min_s[GW_MAX_STAGES], max_s[GW_MAX_STAGES];
-  double gap_s;             /* passage time, s */
-  int recall;               /* 1: groups without detectors always call */
-  uint64_t call;            /* bit g: latched call of group g */
+  double gap_s;  /* passage time, s */
+  int recall;    /* 1: groups without detectors always call */
+  uint64_t call; /* bit g: latched call of group g */
   /* The green being timed, and what was decided for it. */
   int have_green;
   uint32_t green_stage;
@@ -85,8 +85,8 @@ static int extends(const actuated *a, const gw_ctl_view *v, uint32_t g) {
   return gw__ctl_val(v->queue, g) > 0;
 }
 
-static int act_init(void **state, const gw_signal_model *m, const gw_net *net,
-                    gw_ctl_params *p, gw_error *err) {
+static int act_init(void **state, const gw_signal_model *m, const gw_net *net, gw_ctl_params *p,
+                    gw_error *err) {
   (void)net;
   if (m->nstages == 0 || m->nstages > GW_MAX_STAGES)
     return gw__error(err, GW_EINVAL, "controller actuated: signal '%s' has %u stages",
@@ -153,11 +153,14 @@ static int act_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
     uint64_t bit = 1ull << g;
     /* A protected green serves the call; so does a permissive one once the
     ** group's lane is empty (no queue, no vehicle within the passage time). */
-    int served = st->lamp[g] == GW_LAMP_GREEN &&
-                 ((a->major[cur] & bit) || (gw__ctl_detected(v, g) && gw__ctl_gap(v, g) >= a->gap_s &&
-                                             gw__ctl_val(v->queue, g) <= 0));
-    if (served) a->call &= ~bit;
-    else if (calls_now(a, v, g)) a->call |= bit;
+    int served =
+        st->lamp[g] == GW_LAMP_GREEN &&
+        ((a->major[cur] & bit) || (gw__ctl_detected(v, g) && gw__ctl_gap(v, g) >= a->gap_s &&
+                                   gw__ctl_val(v->queue, g) <= 0));
+    if (served)
+      a->call &= ~bit;
+    else if (calls_now(a, v, g))
+      a->call |= bit;
   }
 
   if (st->in_transition) {
@@ -195,4 +198,6 @@ static void act_fini(void *state) { gw__free(state); }
 
 const gw_controller_type gw__ctl_actuated = {
     "actuated", "actuated: min/max green, passage time, gap-out/max-out, phase skipping",
-    act_init, act_step, act_fini, 0, 1};
+    act_init,   act_step,
+    act_fini,   0,
+    1};

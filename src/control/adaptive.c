@@ -78,7 +78,8 @@
 ** Coordination (coord=1).  The cycle stays `cycle` (default: the program's)
 ** and only the splits adapt; the stage that carries the green wave,
 ** `cstage` (default 0), starts at offset + k x cycle (internally the cycle
-** is counted from it, so "stage 0" below means that stage).  To hold that, stage 0 and the last stage never gap
+** is counted from it, so "stage 0" below means that stage).  To hold that, stage 0 and the last
+*stage never gap
 ** out; time saved by the others goes to their successors.  In free mode
 ** `offset` only places the first cycle.
 **
@@ -109,7 +110,7 @@
 #define EPS_S 1e-9
 
 typedef struct adaptive {
-  const gw_signal_model *m;      /* borrowed; lives as long as the controller */
+  const gw_signal_model *m; /* borrowed; lives as long as the controller */
   uint32_t n, ng;
   uint64_t green[GW_MAX_STAGES];
   uint64_t major[GW_MAX_STAGES]; /* groups shown 'G' */
@@ -120,25 +121,25 @@ typedef struct adaptive {
   double sat_vps[GW_MAX_GROUPS]; /* saturation flow of each group, veh/s */
   double alpha, ds, cmin_s, cmax_s, step_s, gap_s, headway_s, offset_s;
   int coord;
-  uint32_t rot;              /* internal stage k is the model's stage (k + rot) % n */
+  uint32_t rot; /* internal stage k is the model's stage (k + rot) % n */
   /* The plan in force. */
   double cycle_s, green_s[GW_MAX_STAGES];
   long logged_cycle, logged_split[GW_MAX_STAGES];
   /* Where the running cycle is. */
   int started;
-  double cycle_start_t;          /* when stage 0's green starts (planned) */
-  uint32_t k;                    /* the stage being served or moved to */
+  double cycle_start_t; /* when stage 0's green starts (planned) */
+  uint32_t k;           /* the stage being served or moved to */
   /* Measurement of the running cycle. */
   int have_prev;
   double prev_count[GW_MAX_GROUPS];
-  double acc[GW_MAX_GROUPS];     /* vehicles its detectors counted so far */
-  double rise[GW_MAX_GROUPS];    /* arrivals on its approach seen in red */
-  double red_s[GW_MAX_GROUPS];   /* time its lamp was not green */
-  double used_s[GW_MAX_GROUPS];  /* green its detectors used */
+  double acc[GW_MAX_GROUPS];         /* vehicles its detectors counted so far */
+  double rise[GW_MAX_GROUPS];        /* arrivals on its approach seen in red */
+  double red_s[GW_MAX_GROUPS];       /* time its lamp was not green */
+  double used_s[GW_MAX_GROUPS];      /* green its detectors used */
   double last_pass_t[GW_MAX_GROUPS]; /* last vehicle over its detectors */
   double meas_start_t;
   int have_flow;
-  double ratio[GW_MAX_GROUPS];   /* smoothed flow ratios y */
+  double ratio[GW_MAX_GROUPS]; /* smoothed flow ratios y */
 } adaptive;
 
 /* Internally the cycle starts with the coordinated stage `cstage`: stage k
@@ -227,8 +228,10 @@ static double cycle_for_ds(const adaptive *a, const double *y) {
   for (uint32_t round = 0; round <= a->n; round++) {
     double num = a->lost_total_s, den = 1;
     for (uint32_t s = 0; s < a->n; s++) {
-      if (freed[s]) den -= y[s] / a->ds;
-      else num += a->min_s[s];
+      if (freed[s])
+        den -= y[s] / a->ds;
+      else
+        num += a->min_s[s];
     }
     if (den <= EPS_S) return a->cmax_s;
     c = num / den;
@@ -299,8 +302,10 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
       (rc = gw__ctl_param_double(p, me, "cstage", 0, 0, GW_MAX_STAGES - 1, &cstage, err)))
     return rc;
   if ((uint32_t)cstage >= m->nstages)
-    return gw__error(err, GW_EINVAL, "controller adaptive: cstage=%g but signal '%s' has %u "
-                     "stages", cstage, m->id ? m->id : "?", m->nstages);
+    return gw__error(err, GW_EINVAL,
+                     "controller adaptive: cstage=%g but signal '%s' has %u "
+                     "stages",
+                     cstage, m->id ? m->id : "?", m->nstages);
   if (cmin > cmax)
     return gw__error(err, GW_EINVAL, "controller adaptive: cmin=%g is above cmax=%g", cmin, cmax);
   adaptive *a = gw__calloc(1, sizeof *a);
@@ -323,9 +328,9 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
   }
   for (uint32_t s = 0; s < a->n; s++) {
     a->lost_s[s] = a->n == 1 ? 0
-                   : lost >= 0 ? lost
-                               : intergreen(m, &m->stages[real(a, s)],
-                                            &m->stages[real(a, s + 1)], a->ng);
+                   : lost >= 0
+                       ? lost
+                       : intergreen(m, &m->stages[real(a, s)], &m->stages[real(a, s + 1)], a->ng);
     a->lost_total_s += a->lost_s[s];
   }
   for (uint32_t g = 0; g < a->ng; g++)
@@ -342,9 +347,10 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
   a->coord = coord >= 0.5;
   double floor_s = a->lost_total_s + sum_min(a);
   if (a->coord && cycle < floor_s) {
-    rc = gw__error(err, GW_EINVAL, "controller adaptive: cycle=%g is shorter than the lost "
-                   "time and minimum greens of signal '%s' (%g s)", cycle,
-                   m->id ? m->id : "?", floor_s);
+    rc = gw__error(err, GW_EINVAL,
+                   "controller adaptive: cycle=%g is shorter than the lost "
+                   "time and minimum greens of signal '%s' (%g s)",
+                   cycle, m->id ? m->id : "?", floor_s);
     gw__free(a);
     return rc;
   }
@@ -382,8 +388,8 @@ static void measure(adaptive *a, const gw_ctl_view *v) {
       a->acc[g] += x;
       a->last_pass_t[g] = v->t;
     }
-    double since = a->last_pass_t[g] > st->lamp_since_t[g] ? a->last_pass_t[g]
-                                                             : st->lamp_since_t[g];
+    double since =
+        a->last_pass_t[g] > st->lamp_since_t[g] ? a->last_pass_t[g] : st->lamp_since_t[g];
     int moving = v->t - since <= 2 * a->headway_s;
     if ((serving >> g & 1) && gw__ctl_detected(v, g) && moving) {
       double unused = gw__ctl_gap(v, g) - a->headway_s;
@@ -516,4 +522,6 @@ static void ad_fini(void *state) { gw__free(state); }
 
 const gw_controller_type gw__ctl_adaptive = {
     "adaptive", "adaptive: Webster cycle and splits from measured flows, degree of saturation",
-    ad_init, ad_step, ad_fini, 0, 1};
+    ad_init,    ad_step,
+    ad_fini,    0,
+    1};

@@ -51,19 +51,19 @@
 
 /* What the checker remembers of one group between samples. */
 typedef struct group_track {
-  char c;               /* character shown in the last sample */
-  char last_green;      /* 'G' or 'g': the last green character of the current or last green */
-  double green_since;   /* s, first sample of the current green period */
-  double yellow_since;  /* s, first sample of the current yellow */
-  double red_since;     /* s, first sample of the current red */
+  char c;              /* character shown in the last sample */
+  char last_green;     /* 'G' or 'g': the last green character of the current or last green */
+  double green_since;  /* s, first sample of the current green period */
+  double yellow_since; /* s, first sample of the current yellow */
+  double red_since;    /* s, first sample of the current red */
 } group_track;
 
 struct gw_safety_checker {
-  gw_signal_model m;            /* a copy: the caller may free theirs */
-  int started;                  /* 1 once the first state was fed */
-  int failed;                   /* 1 once a breach was found */
-  double last_t;                /* s, time of the last sample */
-  char why[256];                /* the first breach */
+  gw_signal_model m;                  /* a copy: the caller may free theirs */
+  int started;                        /* 1 once the first state was fed */
+  int failed;                         /* 1 once a breach was found */
+  double last_t;                      /* s, time of the last sample */
+  char why[256];                      /* the first breach */
   uint32_t first_link[GW_MAX_GROUPS]; /* lowest link of each group, for messages */
   group_track grp[GW_MAX_GROUPS];
 };
@@ -136,11 +136,10 @@ static int read_groups(gw_safety_checker *c, double t, const char *state, char *
   for (uint32_t k = 0; k < m->nlinks; k++) {
     char ch = state[k];
     if (ch == 0)
-      return breach(c, why, why_len, "t=%.1f: state has %u characters, the signal has %u links",
-                    t, k, m->nlinks);
+      return breach(c, why, why_len, "t=%.1f: state has %u characters, the signal has %u links", t,
+                    k, m->nlinks);
     if (ch != 'G' && ch != 'g' && ch != 'y' && ch != 'r')
-      return breach(c, why, why_len, "t=%.1f: link %u shows '%c', not one of G, g, y, r", t, k,
-                    ch);
+      return breach(c, why, why_len, "t=%.1f: link %u shows '%c', not one of G, g, y, r", t, k, ch);
     uint32_t g = m->group_of_link[k];
     if (seen_at[g] == UINT32_MAX) {
       seen_at[g] = k;
@@ -170,26 +169,33 @@ static int advance_group(gw_safety_checker *c, double t, uint32_t g, char to, in
     tr->last_green = to;
   } else if (is_green(from)) {
     if (to == 'r')
-      return breach(c, why, why_len, "t=%.1f: group %u (link %u) went from green to red "
-                    "without yellow", t, g, k);
+      return breach(c, why, why_len,
+                    "t=%.1f: group %u (link %u) went from green to red "
+                    "without yellow",
+                    t, g, k);
     if (t - tr->green_since < sg->min_green_s - EPS)
-      return breach(c, why, why_len, "t=%.1f: group %u (link %u) green for %.2f s, its "
-                    "minimum is %.2f s", t, g, k, t - tr->green_since, sg->min_green_s);
+      return breach(c, why, why_len,
+                    "t=%.1f: group %u (link %u) green for %.2f s, its "
+                    "minimum is %.2f s",
+                    t, g, k, t - tr->green_since, sg->min_green_s);
     tr->yellow_since = t;
   } else if (from == 'y') {
     if (is_green(to))
-      return breach(c, why, why_len, "t=%.1f: group %u (link %u) went from yellow back to "
-                    "green", t, g, k);
+      return breach(c, why, why_len,
+                    "t=%.1f: group %u (link %u) went from yellow back to "
+                    "green",
+                    t, g, k);
     if (to == 'r') {
       if (t - tr->yellow_since < sg->yellow_s - EPS)
-        return breach(c, why, why_len, "t=%.1f: group %u (link %u) yellow for %.2f s, its "
-                      "yellow time is %.2f s", t, g, k, t - tr->yellow_since, sg->yellow_s);
+        return breach(c, why, why_len,
+                      "t=%.1f: group %u (link %u) yellow for %.2f s, its "
+                      "yellow time is %.2f s",
+                      t, g, k, t - tr->yellow_since, sg->yellow_s);
       tr->red_since = t;
     }
   } else { /* from red */
     if (to == 'y')
-      return breach(c, why, why_len, "t=%.1f: group %u (link %u) went from red to yellow", t,
-                    g, k);
+      return breach(c, why, why_len, "t=%.1f: group %u (link %u) went from red to yellow", t, g, k);
     if (is_green(to)) {
       *starts = 1;
       tr->green_since = t;
@@ -211,10 +217,12 @@ static int check_pairs(gw_safety_checker *c, double t, char *why, size_t why_len
       if (cb == 'r' || compatible(c, a, ca, b, cb)) continue;
       int hard = m->conflict[a][b] == GW_CONFLICT_HARD || m->conflict[b][a] == GW_CONFLICT_HARD;
       char both[32];
-      if (is_green(ca) && is_green(cb)) snprintf(both, sizeof both, "green");
-      else snprintf(both, sizeof both, "non-red ('%c' and '%c')", ca, cb);
-      return breach(c, why, why_len, "t=%.1f: groups %u and %u (links %u, %u) both %s: %s", t,
-                    a, b, c->first_link[a], c->first_link[b], both,
+      if (is_green(ca) && is_green(cb))
+        snprintf(both, sizeof both, "green");
+      else
+        snprintf(both, sizeof both, "non-red ('%c' and '%c')", ca, cb);
+      return breach(c, why, why_len, "t=%.1f: groups %u and %u (links %u, %u) both %s: %s", t, a, b,
+                    c->first_link[a], c->first_link[b], both,
                     hard ? "hard conflict" : "conflict, and neither runs permissive");
     }
   }
@@ -234,9 +242,10 @@ static int check_start(gw_safety_checker *c, double t, uint32_t g, char *why, si
     if (ch != 'r' || compatible(c, h, ch, g, cg)) continue;
     double red = t - c->grp[h].red_since;
     if (red < m->allred_s[h][g] - EPS)
-      return breach(c, why, why_len, "t=%.1f: group %u (link %u) turned '%c' %.2f s after group "
-                    "%u (link %u) turned red; the all-red time is %.2f s", t, g,
-                    c->first_link[g], cg, red, h, c->first_link[h], m->allred_s[h][g]);
+      return breach(c, why, why_len,
+                    "t=%.1f: group %u (link %u) turned '%c' %.2f s after group "
+                    "%u (link %u) turned red; the all-red time is %.2f s",
+                    t, g, c->first_link[g], cg, red, h, c->first_link[h], m->allred_s[h][g]);
   }
   return GW_OK;
 }

@@ -31,7 +31,7 @@ typedef struct node {
   gw_signal_model model;
   gw_monitor *mon;
   gw_controller *ctl;
-  int on_fixed;                       /* fell back to the fixed plan */
+  int on_fixed; /* fell back to the fixed plan */
   uint32_t ndet[GW_MAX_GROUPS];
   uint32_t det[GW_MAX_GROUPS][MAX_DET_PER_GROUP];
   uint8_t det_on[GW_MAX_GROUPS][MAX_DET_PER_GROUP];
@@ -94,9 +94,11 @@ static int attach_detectors(gw_control *c, node *nd, gw_error *err) {
       for (uint32_t i = 0; i < sg->nin && nd->ndet[g] < MAX_DET_PER_GROUP; i++) {
         uint32_t d;
         double len = c->net->lanes.a[sg->in_lanes[i]].length_m;
-        int rc = ops->add_detector(c->field->impl, sg->in_lanes[i], len > 5 ? len - 5 : len / 2, &d);
-        if (rc) return gw__error(err, rc, "cannot place a detector on lane '%s'",
-                                 c->net->lanes.a[sg->in_lanes[i]].id);
+        int rc =
+            ops->add_detector(c->field->impl, sg->in_lanes[i], len > 5 ? len - 5 : len / 2, &d);
+        if (rc)
+          return gw__error(err, rc, "cannot place a detector on lane '%s'",
+                           c->net->lanes.a[sg->in_lanes[i]].id);
         nd->det[g][nd->ndet[g]++] = d;
       }
     }
@@ -112,7 +114,6 @@ int gw_control_create(const gw_net *net, gw_field *field, const char *spec, gw_e
                       void *ud, gw_control **out, gw_error *err) {
   return create(net, field, &spec, 0, fn, ud, out, err);
 }
-
 
 int gw_control_create_each(const gw_net *net, gw_field *field, const char *const *specs,
                            gw_event_fn fn, void *ud, gw_control **out, gw_error *err) {
@@ -243,9 +244,20 @@ int gw_control_step(gw_control *c) {
     read_field(c, i, t);
     gw_monitor_status st;
     gw_monitor_status_get(nd->mon, &st);
-    gw_ctl_view v = {t,          c->stats.steps ? t - c->last_t : 0, &nd->model,     &st,          nd->queue,
-                     nd->count,  nd->out_queue, nd->out_count, nd->arrivals, nd->occupancy,
-                     nd->gap,    nd->has_det, c->fn,          c->ud};
+    gw_ctl_view v = {t,
+                     c->stats.steps ? t - c->last_t : 0,
+                     &nd->model,
+                     &st,
+                     nd->queue,
+                     nd->count,
+                     nd->out_queue,
+                     nd->out_count,
+                     nd->arrivals,
+                     nd->occupancy,
+                     nd->gap,
+                     nd->has_det,
+                     c->fn,
+                     c->ud};
     uint32_t stage = st.target;
     if (gw_controller_step(nd->ctl, &v, &stage)) {
       c->stats.failsafes++;

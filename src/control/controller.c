@@ -21,8 +21,8 @@ struct gw_controller {
 
 const char *const *gw_controller_names(void) { return names; }
 
-int gw__ctl_param_double(gw_ctl_params *p, const char *ctl, const char *key, double dflt,
-                         double lo, double hi, double *out, gw_error *err) {
+int gw__ctl_param_double(gw_ctl_params *p, const char *ctl, const char *key, double dflt, double lo,
+                         double hi, double *out, gw_error *err) {
   *out = dflt;
   for (int i = 0; i < p->n; i++) {
     if (strcmp(p->key[i], key) != 0) continue;
@@ -31,8 +31,8 @@ int gw__ctl_param_double(gw_ctl_params *p, const char *ctl, const char *key, dou
     errno = 0;
     double v = strtod(p->val[i], &end);
     if (end == p->val[i] || *end || errno || !(v >= lo && v <= hi))
-      return gw__error(err, GW_EINVAL, "controller %s: %s=%s is not a number in [%g, %g]", ctl,
-                       key, p->val[i], lo, hi);
+      return gw__error(err, GW_EINVAL, "controller %s: %s=%s is not a number in [%g, %g]", ctl, key,
+                       p->val[i], lo, hi);
     *out = v;
   }
   return GW_OK;
@@ -120,8 +120,7 @@ int gw_controller_create(const char *spec, const gw_signal_model *m, const gw_ne
     if (!p.used[i] && !is_model_key(p.key[i])) {
       type->fini(c->state);
       gw__free(c);
-      return gw__error(err, GW_EINVAL, "controller %s has no parameter '%s'", type->name,
-                       p.key[i]);
+      return gw__error(err, GW_EINVAL, "controller %s has no parameter '%s'", type->name, p.key[i]);
     }
   *out = c;
   return GW_OK;

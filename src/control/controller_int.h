@@ -27,20 +27,20 @@ typedef struct gw_ctl_params {
 
 /* Reads a number parameter; absent: dflt.  Out of [lo, hi] or not a
 ** number: GW_EINVAL with a message naming the controller and key. */
-int gw__ctl_param_double(gw_ctl_params *p, const char *ctl, const char *key, double dflt,
-                         double lo, double hi, double *out, gw_error *err);
+int gw__ctl_param_double(gw_ctl_params *p, const char *ctl, const char *key, double dflt, double lo,
+                         double hi, double *out, gw_error *err);
 /* A string parameter, borrowed from p; absent: dflt. */
 const char *gw__ctl_param_str(gw_ctl_params *p, const char *key, const char *dflt);
 
 typedef struct gw_controller_type {
   const char *name;
-  const char *summary;   /* one line for --help */
+  const char *summary; /* one line for --help */
   int (*init)(void **state, const gw_signal_model *m, const gw_net *net, gw_ctl_params *p,
               gw_error *err);
   int (*step)(void *state, const gw_ctl_view *v, uint32_t *stage);
   void (*fini)(void *state);
-  int ignores_lanes;     /* 1: never reads queue/count arrays (not filled then) */
-  int ignores_exits;     /* 1: never reads out_queue/out_count (not filled then) */
+  int ignores_lanes; /* 1: never reads queue/count arrays (not filled then) */
+  int ignores_exits; /* 1: never reads out_queue/out_count (not filled then) */
 } gw_controller_type;
 
 /* 1 when the controller never reads the lane counts of its view. */

@@ -42,11 +42,11 @@ typedef struct pair {
 
 typedef struct coord {
   const gw_net *net;
-  gw_signal_model *m;            /* per signal */
-  double *flow;                  /* [signal * GW_MAX_GROUPS + group], veh/h */
+  gw_signal_model *m; /* per signal */
+  double *flow;       /* [signal * GW_MAX_GROUPS + group], veh/h */
   pair *pairs;
   uint32_t npairs, cap;
-  double change_s;               /* yellow + all-red, the longest of the net */
+  double change_s; /* yellow + all-red, the longest of the net */
 } coord;
 
 static int add_pair(coord *c, uint32_t i, uint32_t gi, uint32_t j, uint32_t gj, double tt) {
@@ -320,7 +320,8 @@ void gw_coord_plan_free(gw_coord_plan *p) {
 void gw_coord_plan_params(const gw_coord_plan *p, uint32_t i, char *buf, size_t len) {
   int n = snprintf(buf, len, "cycle=%.0f,offset=%.0f,splits=", p->cycle_s, p->offset_s[i]);
   for (uint32_t s = 0; s < p->nstages[i] && n > 0 && (size_t)n < len; s++)
-    n += snprintf(buf + n, len - (size_t)n, "%s%.1f", s ? "/" : "", p->split_s[i * GW_MAX_STAGES + s]);
+    n += snprintf(buf + n, len - (size_t)n, "%s%.1f", s ? "/" : "",
+                  p->split_s[i * GW_MAX_STAGES + s]);
 }
 
 void gw_coord_plan_adaptive_params(const gw_coord_plan *p, uint32_t i, char *buf, size_t len) {

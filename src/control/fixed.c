@@ -31,23 +31,23 @@
 #define MAX_PLANS 64
 
 typedef struct plan {
-  uint8_t days;                 /* bit d: Monday = 0 */
-  double start_s;               /* seconds after midnight */
+  uint8_t days;   /* bit d: Monday = 0 */
+  double start_s; /* seconds after midnight */
   double cycle_s, offset_s;
-  double split[GW_MAX_STAGES];  /* 0: from the program */
-  int number;                   /* pattern number for events (1-based line) */
+  double split[GW_MAX_STAGES]; /* 0: from the program */
+  int number;                  /* pattern number for events (1-based line) */
 } plan;
 
 typedef struct fixed {
   const gw_signal_model *m;
-  plan base;                    /* the program's plan, or the parameters' */
+  plan base; /* the program's plan, or the parameters' */
   plan plans[MAX_PLANS];
   int nplans;
   int start_day;
   const plan *active;
-  double cycle_s, offset_s;     /* running values, moving towards the active plan */
+  double cycle_s, offset_s; /* running values, moving towards the active plan */
   double split[GW_MAX_STAGES];
-  double cycle_start_t;         /* start of the running cycle */
+  double cycle_start_t; /* start of the running cycle */
   int started;
 } fixed;
 
@@ -67,16 +67,20 @@ static int parse_splits(const char *s, plan *p, const gw_signal_model *m, gw_err
     char *end;
     double v = strtod(s, &end);
     if (end == s || v <= 0 || v > 600)
-      return gw__error(err, GW_EINVAL, "controller fixed: splits '%s': expected numbers in "
-                       "(0, 600] separated by '/'", s);
+      return gw__error(err, GW_EINVAL,
+                       "controller fixed: splits '%s': expected numbers in "
+                       "(0, 600] separated by '/'",
+                       s);
     p->split[n++] = v;
     sum += v;
     s = *end == '/' ? end + 1 : end;
     if (*end && *end != '/') return gw__error(err, GW_EINVAL, "controller fixed: bad splits");
   }
   if (n != m->nstages)
-    return gw__error(err, GW_EINVAL, "controller fixed: %u splits given, signal '%s' has %u "
-                     "stages", n, m->id, m->nstages);
+    return gw__error(err, GW_EINVAL,
+                     "controller fixed: %u splits given, signal '%s' has %u "
+                     "stages",
+                     n, m->id, m->nstages);
   for (uint32_t i = 0; i < n; i++) p->split[i] *= p->cycle_s / sum;
   return GW_OK;
 }
@@ -91,11 +95,17 @@ static int parse_plan_words(char *words, plan *p, const gw_signal_model *m, gw_e
     if (!eq) return gw__error(err, GW_EINVAL, "controller fixed: '%s' is not key=value", w);
     *eq = 0;
     double v = atof(eq + 1);
-    if (!strcmp(w, "cycle") && v >= 10 && v <= 600) p->cycle_s = v;
-    else if (!strcmp(w, "offset")) p->offset_s = v;
-    else if (!strcmp(w, "splits")) splits = eq + 1;
-    else return gw__error(err, GW_EINVAL, "controller fixed: '%s=%s' is not cycle (10..600), "
-                          "offset or splits", w, eq + 1);
+    if (!strcmp(w, "cycle") && v >= 10 && v <= 600)
+      p->cycle_s = v;
+    else if (!strcmp(w, "offset"))
+      p->offset_s = v;
+    else if (!strcmp(w, "splits"))
+      splits = eq + 1;
+    else
+      return gw__error(err, GW_EINVAL,
+                       "controller fixed: '%s=%s' is not cycle (10..600), "
+                       "offset or splits",
+                       w, eq + 1);
   }
   if (splits) return parse_splits(splits, p, m, err);
   double sum = 0;
@@ -130,8 +140,10 @@ static int parse_days(const char *s, uint8_t *out) {
       *out |= (uint8_t)(1u << d);
       if (d == b) break;
     }
-    if (*s == ',') s++;
-    else if (*s) return -1;
+    if (*s == ',')
+      s++;
+    else if (*s)
+      return -1;
   }
   return 0;
 }
@@ -150,10 +162,12 @@ static int load_schedule(fixed *f, const char *path, gw_error *err) {
     if (sscanf(line, " %63s %15s %n", days, hhmm, &used) < 2) continue;
     plan p = f->base;
     int hh, mm;
-    if (parse_days(days, &p.days) || sscanf(hhmm, "%d:%d", &hh, &mm) != 2 || hh < 0 ||
-        hh > 23 || mm < 0 || mm > 59) {
-      rc = gw__error(err, GW_EINVAL, "%s:%d: expected 'DAYS HH:MM [cycle=S] [splits=A/B/..] "
-                     "[offset=S]'", path, lineno);
+    if (parse_days(days, &p.days) || sscanf(hhmm, "%d:%d", &hh, &mm) != 2 || hh < 0 || hh > 23 ||
+        mm < 0 || mm > 59) {
+      rc = gw__error(err, GW_EINVAL,
+                     "%s:%d: expected 'DAYS HH:MM [cycle=S] [splits=A/B/..] "
+                     "[offset=S]'",
+                     path, lineno);
       break;
     }
     p.start_s = hh * 3600.0 + mm * 60.0;
@@ -176,8 +190,8 @@ static int load_schedule(fixed *f, const char *path, gw_error *err) {
   return rc;
 }
 
-static int fixed_init(void **state, const gw_signal_model *m, const gw_net *net,
-                      gw_ctl_params *p, gw_error *err) {
+static int fixed_init(void **state, const gw_signal_model *m, const gw_net *net, gw_ctl_params *p,
+                      gw_error *err) {
   (void)net;
   fixed *f = gw__calloc(1, sizeof *f);
   if (!f) return GW_ENOMEM;
@@ -187,10 +201,10 @@ static int fixed_init(void **state, const gw_signal_model *m, const gw_net *net,
   double v;
   char words[256];
   const char *sp = gw__ctl_param_str(p, "splits", NULL);
-  if ((rc = gw__ctl_param_double(p, "fixed", "cycle", m->cycle_s, 10, 600, &f->base.cycle_s,
-                                 err)) ||
-      (rc = gw__ctl_param_double(p, "fixed", "offset", m->offset_s, -1e6, 1e6,
-                                 &f->base.offset_s, err)))
+  if ((rc =
+           gw__ctl_param_double(p, "fixed", "cycle", m->cycle_s, 10, 600, &f->base.cycle_s, err)) ||
+      (rc = gw__ctl_param_double(p, "fixed", "offset", m->offset_s, -1e6, 1e6, &f->base.offset_s,
+                                 err)))
     goto fail;
   snprintf(words, sizeof words, "%s%s", sp ? "splits=" : "", sp ? sp : "");
   if ((rc = parse_plan_words(words, &f->base, m, err))) goto fail;
@@ -281,5 +295,7 @@ static int fixed_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
 static void fixed_fini(void *state) { gw__free(state); }
 
 const gw_controller_type gw__ctl_fixed = {
-    "fixed", "fixed-time plan: cycle, splits, offset, optional time-of-day schedule",
-    fixed_init, fixed_step, fixed_fini, 1, 1};
+    "fixed",    "fixed-time plan: cycle, splits, offset, optional time-of-day schedule",
+    fixed_init, fixed_step,
+    fixed_fini, 1,
+    1};

@@ -83,8 +83,8 @@ typedef struct maxpressure {
   uint64_t major[GW_MAX_STAGES]; /* groups shown 'G' */
   uint64_t prot[GW_MAX_STAGES];  /* groups whose pressure counts: major, or all */
   double min_s, period_s, maxred_s, gap_s;
-  double switch_veh;        /* pressure a change must gain, vehicles */
-  double cycle_s;           /* 0: acyclic */
+  double switch_veh; /* pressure a change must gain, vehicles */
+  double cycle_s;    /* 0: acyclic */
   int use_count;
   double wait_since_t[GW_MAX_STAGES]; /* < 0: the stage is not waiting */
   double last_pass_t[GW_MAX_GROUPS];  /* last vehicle over its detectors */
@@ -92,10 +92,10 @@ typedef struct maxpressure {
   int have_green;
   uint32_t green_stage;
   double green_since_t;
-  double next_decision_t;   /* acyclic: next decision point */
+  double next_decision_t;       /* acyclic: next decision point */
   double plan_s[GW_MAX_STAGES]; /* cyclic: the greens of the running cycle */
   int have_plan;
-  double pr_sum[GW_MAX_STAGES];  /* cyclic: queue x seconds since the last plan */
+  double pr_sum[GW_MAX_STAGES]; /* cyclic: queue x seconds since the last plan */
   double pr_time_s;
   int decided;
   uint32_t request;
@@ -138,8 +138,10 @@ static int mp_init(void **state, const gw_signal_model *m, const gw_net *net, gw
       (rc = gw__ctl_param_double(pp, "maxpressure", "switch", -1, 0, 1000, &sw, err)))
     return rc;
   if (cycle > 1 && cycle < 10)
-    return gw__error(err, GW_EINVAL, "controller maxpressure: cycle=%g: expected 0 (acyclic), "
-                     "1 (90 s cycle) or a cycle of 10..600 s", cycle);
+    return gw__error(err, GW_EINVAL,
+                     "controller maxpressure: cycle=%g: expected 0 (acyclic), "
+                     "1 (90 s cycle) or a cycle of 10..600 s",
+                     cycle);
   maxpressure *p = gw__calloc(1, sizeof *p);
   if (!p) return gw__error(err, GW_ENOMEM, "out of memory");
   p->m = m;
@@ -204,8 +206,10 @@ static void update_waits(maxpressure *p, const gw_ctl_view *v, uint32_t cur, int
     uint64_t mask = p->green[s] & not_green;
     for (uint32_t g = 0; g < p->ng && !demand; g++)
       if (mask >> g & 1) demand = upstream(p, v, g) > 0;
-    if ((serving && s == cur) || !demand) p->wait_since_t[s] = -1;
-    else if (p->wait_since_t[s] < 0) p->wait_since_t[s] = v->t;
+    if ((serving && s == cur) || !demand)
+      p->wait_since_t[s] = -1;
+    else if (p->wait_since_t[s] < 0)
+      p->wait_since_t[s] = v->t;
   }
 }
 
@@ -299,5 +303,10 @@ static int mp_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
 static void mp_fini(void *state) { gw__free(state); }
 
 const gw_controller_type gw__ctl_maxpressure = {
-    "maxpressure", "max-pressure: largest queue difference, min green, period, max red",
-    mp_init, mp_step, mp_fini, 0, 0};
+    "maxpressure",
+    "max-pressure: largest queue difference, min green, period, max red",
+    mp_init,
+    mp_step,
+    mp_fini,
+    0,
+    0};

@@ -33,15 +33,15 @@
 struct gw_monitor {
   gw_signal_model m;
   uint32_t target;
-  uint32_t shown;          /* last stage fully shown */
+  uint32_t shown; /* last stage fully shown */
   double stage_since_t;
   uint8_t lamp[GW_MAX_GROUPS];
-  uint8_t minor[GW_MAX_GROUPS];     /* current green (or yellow) is permissive */
-  double since[GW_MAX_GROUPS];      /* when the lamp took its colour */
-  uint8_t clear_done[GW_MAX_GROUPS];/* end of red clearance reported */
+  uint8_t minor[GW_MAX_GROUPS];      /* current green (or yellow) is permissive */
+  double since[GW_MAX_GROUPS];       /* when the lamp took its colour */
+  uint8_t clear_done[GW_MAX_GROUPS]; /* end of red clearance reported */
   int failsafe;
-  int reached;             /* the lamps show the target stage exactly */
-  double failsafe_t;       /* first step in fail-safe, or negative */
+  int reached;       /* the lamps show the target stage exactly */
+  double failsafe_t; /* first step in fail-safe, or negative */
   double longest_allred;
   uint64_t refused;
   double last_t;
@@ -91,8 +91,10 @@ static void build_state(gw_monitor *mon) {
   for (uint32_t k = 0; k < m->nlinks; k++) {
     uint32_t g = m->group_of_link[k];
     char c = 'r';
-    if (mon->lamp[g] == GW_LAMP_GREEN) c = mon->minor[g] ? 'g' : 'G';
-    else if (mon->lamp[g] == GW_LAMP_YELLOW) c = 'y';
+    if (mon->lamp[g] == GW_LAMP_GREEN)
+      c = mon->minor[g] ? 'g' : 'G';
+    else if (mon->lamp[g] == GW_LAMP_YELLOW)
+      c = 'y';
     mon->state[k] = c;
   }
   mon->state[m->nlinks] = 0;
@@ -213,8 +215,10 @@ const char *gw_monitor_step(gw_monitor *mon, double t) {
   int reached = !mon->failsafe;
   for (uint32_t g = 0; g < m->ngroups && reached; g++) {
     int wanted = (int)(want >> g & 1);
-    if (wanted) reached = mon->lamp[g] == GW_LAMP_GREEN && mon->minor[g] == (s->minor >> g & 1);
-    else reached = mon->lamp[g] == GW_LAMP_RED;
+    if (wanted)
+      reached = mon->lamp[g] == GW_LAMP_GREEN && mon->minor[g] == (s->minor >> g & 1);
+    else
+      reached = mon->lamp[g] == GW_LAMP_RED;
   }
   if (reached && mon->shown != mon->target) {
     mon->shown = mon->target;

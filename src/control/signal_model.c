@@ -100,7 +100,8 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
     for (uint32_t i = 0; i < p->nphases; i++) {
       const char *a = gw__net_state(net, &ph[i]);
       const char *b = gw__net_state(net, &ph[(i + 1) % p->nphases]);
-      if (is_green(a[k]) && (b[k] == 'y' || b[k] == 'Y')) m->groups[g].yellow_s = ph[(i + 1) % p->nphases].duration_s;
+      if (is_green(a[k]) && (b[k] == 'y' || b[k] == 'Y'))
+        m->groups[g].yellow_s = ph[(i + 1) % p->nphases].duration_s;
     }
     if (m->groups[g].yellow_s < 3) m->groups[g].yellow_s = 3;
   }
@@ -115,7 +116,8 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
         for (uint32_t j = 0; j < gb->nlinks; j++) {
           uint32_t la = ga->net_links[i], lb = gb->net_links[j];
           const gw_link *x = &net->links.a[la], *y = &net->links.a[lb];
-          int foes = in_list(net, x->foe_off, x->foe_n, lb) || in_list(net, y->foe_off, y->foe_n, la);
+          int foes =
+              in_list(net, x->foe_off, x->foe_n, lb) || in_list(net, y->foe_off, y->foe_n, la);
           if (!foes) continue;
           int xy = in_list(net, x->yield_off, x->yield_n, lb);
           int yx = in_list(net, y->yield_off, y->yield_n, la);
@@ -130,8 +132,10 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
       ** so a yield bit alone does not make a movement permissive: only a pair
       ** the program itself shows together, the yielding one as 'g', is. */
       if (a_yields && !hard && !shown_permissive(net, p, ga->links[0], gb->links[0])) hard = 1;
-      if (hard) m->conflict[a][b] = GW_CONFLICT_HARD;
-      else if (a_yields) m->conflict[a][b] = GW_CONFLICT_YIELDS;
+      if (hard)
+        m->conflict[a][b] = GW_CONFLICT_HARD;
+      else if (a_yields)
+        m->conflict[a][b] = GW_CONFLICT_YIELDS;
       if (hard) {
         clear = floor(clear * 2 + 0.5) / 2; /* to the nearest half second */
         m->allred_s[a][b] = clear > 3 ? 3 : clear < 1 ? 1 : clear;
@@ -142,7 +146,8 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
     for (uint32_t b = 0; b < m->ngroups; b++)
       if (m->conflict[a][b] == GW_CONFLICT_HARD || m->conflict[b][a] == GW_CONFLICT_HARD) {
         m->conflict[a][b] = m->conflict[b][a] = GW_CONFLICT_HARD;
-        if (m->allred_s[a][b] == 0) m->allred_s[a][b] = m->allred_s[b][a] > 0 ? m->allred_s[b][a] : 1;
+        if (m->allred_s[a][b] == 0)
+          m->allred_s[a][b] = m->allred_s[b][a] > 0 ? m->allred_s[b][a] : 1;
       }
   /* Stages: green phases in order, without repeats. */
   double nongreen = 0;
@@ -189,8 +194,8 @@ void gw_signal_model_stage_state(const gw_signal_model *m, uint32_t stage, char 
 
 int gw_signal_model_override(gw_signal_model *m, double min_green_s, double yellow_s,
                              double allred_s) {
-  if ((min_green_s >= 0 && min_green_s > 120) || (yellow_s >= 0 && (yellow_s < 2 || yellow_s > 10)) ||
-      (allred_s >= 0 && allred_s > 10))
+  if ((min_green_s >= 0 && min_green_s > 120) ||
+      (yellow_s >= 0 && (yellow_s < 2 || yellow_s > 10)) || (allred_s >= 0 && allred_s > 10))
     return GW_ERANGE;
   for (uint32_t g = 0; g < m->ngroups; g++) {
     if (min_green_s >= 0) m->groups[g].min_green_s = min_green_s;

@@ -8,15 +8,24 @@
 
 const char *gw_strerror(int code) {
   switch (code) {
-    case GW_OK: return "success";
-    case GW_ENOMEM: return "out of memory";
-    case GW_EIO: return "input/output error";
-    case GW_EPARSE: return "malformed input";
-    case GW_EINVAL: return "invalid value";
-    case GW_ENOTFOUND: return "not found";
-    case GW_ERANGE: return "value out of range";
-    case GW_ESTATE: return "not allowed in this state";
-    default: return "unknown error";
+    case GW_OK:
+      return "success";
+    case GW_ENOMEM:
+      return "out of memory";
+    case GW_EIO:
+      return "input/output error";
+    case GW_EPARSE:
+      return "malformed input";
+    case GW_EINVAL:
+      return "invalid value";
+    case GW_ENOTFOUND:
+      return "not found";
+    case GW_ERANGE:
+      return "value out of range";
+    case GW_ESTATE:
+      return "not allowed in this state";
+    default:
+      return "unknown error";
   }
 }
 

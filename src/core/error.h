@@ -8,8 +8,7 @@
 
 /* Sets err (if not NULL) to code and a printf-style message; returns code so
 ** that callers can write `return gw__error(err, GW_EPARSE, "...")`. */
-int gw__error(gw_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int gw__error(gw_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void gw__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -16,14 +16,17 @@
 
 #include "alloc.h"
 
-#define GW_VEC(T) struct { T *a; size_t n, cap; }
+#define GW_VEC(T)  \
+  struct {         \
+    T *a;          \
+    size_t n, cap; \
+  }
 
 int gw__vec_grow(void **a, size_t *cap, size_t need, size_t elem);
 
 #define gw_vec_reserve(v, need) \
   ((need) > (v)->cap ? gw__vec_grow((void **)&(v)->a, &(v)->cap, (need), sizeof *(v)->a) : 0)
-#define gw_vec_push(v, x) \
-  (gw_vec_reserve((v), (v)->n + 1) ? -1 : ((v)->a[(v)->n++] = (x), 0))
+#define gw_vec_push(v, x) (gw_vec_reserve((v), (v)->n + 1) ? -1 : ((v)->a[(v)->n++] = (x), 0))
 #define gw_vec_free(v) (gw__free((v)->a), (v)->a = NULL, (v)->n = (v)->cap = 0)
 
 #endif

@@ -27,7 +27,9 @@ struct gw_xml {
   int rc; /* first failure, or 0 */
 };
 
-unsigned long gw__xml_line(const gw_xml *x) { return (unsigned long)XML_GetCurrentLineNumber(x->p); }
+unsigned long gw__xml_line(const gw_xml *x) {
+  return (unsigned long)XML_GetCurrentLineNumber(x->p);
+}
 
 const char *gw__xml_name(const gw_xml *x) { return x->name; }
 
@@ -129,8 +131,8 @@ const char *gw__xml_attr(const char **attrs, const char *key) {
   return NULL;
 }
 
-int gw__xml_attr_str(gw_xml *x, const char *elem, const char **attrs, const char *key,
-                     int required, const char **out) {
+int gw__xml_attr_str(gw_xml *x, const char *elem, const char **attrs, const char *key, int required,
+                     const char **out) {
   const char *v = gw__xml_attr(attrs, key);
   *out = v;
   if (!v && required)
@@ -167,8 +169,8 @@ int gw__xml_attr_double(gw_xml *x, const char *elem, const char **attrs, const c
   return 0;
 }
 
-int gw__xml_attr_int(gw_xml *x, const char *elem, const char **attrs, const char *key,
-                     int required, long dflt, long *out) {
+int gw__xml_attr_int(gw_xml *x, const char *elem, const char **attrs, const char *key, int required,
+                     long dflt, long *out) {
   const char *v = gw__xml_attr(attrs, key);
   *out = dflt;
   if (!v) {
@@ -179,8 +181,7 @@ int gw__xml_attr_int(gw_xml *x, const char *elem, const char **attrs, const char
   char *endp;
   errno = 0;
   long d = strtol(v, &endp, 10);
-  if (endp == v || *endp || errno)
-    return bad_value(x, elem, attrs, key, v, "an integer");
+  if (endp == v || *endp || errno) return bad_value(x, elem, attrs, key, v, "an integer");
   *out = d;
   return 0;
 }

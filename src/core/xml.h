@@ -35,11 +35,11 @@ int gw__xml_fail(gw_xml *x, int code, const char *fmt, ...) __attribute__((forma
 const char *gw__xml_attr(const char **attrs, const char *key);
 /* Typed attributes.  When the attribute is absent: *out = dflt and 0 if
 ** !required, else an error naming the element and attribute. */
-int gw__xml_attr_str(gw_xml *x, const char *elem, const char **attrs, const char *key,
-                     int required, const char **out);
+int gw__xml_attr_str(gw_xml *x, const char *elem, const char **attrs, const char *key, int required,
+                     const char **out);
 int gw__xml_attr_double(gw_xml *x, const char *elem, const char **attrs, const char *key,
                         int required, double dflt, double *out);
-int gw__xml_attr_int(gw_xml *x, const char *elem, const char **attrs, const char *key,
-                     int required, long dflt, long *out);
+int gw__xml_attr_int(gw_xml *x, const char *elem, const char **attrs, const char *key, int required,
+                     long dflt, long *out);
 
 #endif

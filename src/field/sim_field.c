@@ -33,10 +33,9 @@ static int f_set(void *impl, uint32_t tls, const char *state) {
 }
 static const char *f_get(void *impl, uint32_t tls) { return gw_sim_signal_state(impl, tls); }
 
-static const gw_field_ops sim_ops = {"sim",          f_time,         f_lane_counts,
-                                     f_detector_count, f_detector_lane, f_detector,
-                                     f_add_detector, f_take,         f_set,
-                                     f_get};
+static const gw_field_ops sim_ops = {"sim",           f_time,     f_lane_counts,  f_detector_count,
+                                     f_detector_lane, f_detector, f_add_detector, f_take,
+                                     f_set,           f_get};
 
 void gw_field_from_sim(gw_sim *sim, gw_field *out) {
   out->ops = &sim_ops;

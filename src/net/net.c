@@ -324,7 +324,7 @@ double gw_net_tls_offset(const gw_net *net, uint32_t t) {
   return net->programs.a[net->tls.a[t].active].offset_s;
 }
 
-static const char *const vclass_names[] = {"passenger", "motorcycle", "bus",     "truck",
+static const char *const vclass_names[] = {"passenger", "motorcycle", "bus",       "truck",
                                            "bicycle",   "pedestrian", "emergency", "taxi",
                                            "delivery",  "other"};
 

@@ -22,12 +22,12 @@
 typedef struct gw_junction {
   char *id;
   double x, y;
-  uint8_t type;           /* enum gw_junction_type */
-  uint32_t tls;           /* GW_NONE if not signalised */
-  uint32_t req_off, req_n;/* links by request index: refs[req_off + k], GW_NONE if unused */
+  uint8_t type;            /* enum gw_junction_type */
+  uint32_t tls;            /* GW_NONE if not signalised */
+  uint32_t req_off, req_n; /* links by request index: refs[req_off + k], GW_NONE if unused */
   /* Raw right-of-way as read, resolved by gw__net_finish. */
-  char *int_lanes;        /* space-separated intLanes */
-  char **response, **foes;/* per request index, may be NULL */
+  char *int_lanes;         /* space-separated intLanes */
+  char **response, **foes; /* per request index, may be NULL */
   uint8_t *cont;
   uint32_t n_raw;
 } gw_junction;
@@ -45,10 +45,10 @@ typedef struct gw_lane {
   uint32_t edge;
   uint32_t index;
   double length_m, speed_mps, width_m;
-  uint32_t allow;          /* GW_VC_* mask */
+  uint32_t allow;              /* GW_VC_* mask */
   uint32_t shape_off, shape_n; /* points[2*shape_off ...] */
-  uint32_t out_off, out_n; /* outgoing links (normal lanes only) in refs */
-  uint32_t link;           /* internal lanes: the link it carries, else GW_NONE */
+  uint32_t out_off, out_n;     /* outgoing links (normal lanes only) in refs */
+  uint32_t link;               /* internal lanes: the link it carries, else GW_NONE */
   uint8_t internal;
 } gw_lane;
 
@@ -56,8 +56,8 @@ typedef struct gw_link {
   uint32_t from_lane, to_lane; /* normal lanes */
   uint32_t via[2];             /* internal lanes; via[1] follows an internal junction */
   uint32_t junction;
-  int32_t req_index;           /* index in the junction's requests, -1 if none */
-  uint32_t tls;                /* GW_NONE if unsignalised */
+  int32_t req_index; /* index in the junction's requests, -1 if none */
+  uint32_t tls;      /* GW_NONE if unsignalised */
   int32_t tls_index;
   char dir, state;
   uint8_t cont;                /* waits inside the junction (left turn on 'g') */
@@ -69,21 +69,21 @@ typedef struct gw_link {
 
 typedef struct gw_phase {
   double duration_s, min_s, max_s;
-  uint32_t state_off;          /* chars[state_off .. state_off + nlinks) */
+  uint32_t state_off; /* chars[state_off .. state_off + nlinks) */
 } gw_phase;
 
 typedef struct gw_tlprogram {
   char *id;
-  uint8_t type;                /* enum gw_tl_type */
+  uint8_t type; /* enum gw_tl_type */
   double offset_s, cycle_s;
   uint32_t phase0, nphases;
 } gw_tlprogram;
 
 typedef struct gw_tls {
   char *id;
-  uint32_t nlinks;             /* length of each state string */
-  uint32_t active;             /* program index in net->programs */
-  uint32_t prog_off, prog_n;   /* programs of this signal, in refs */
+  uint32_t nlinks;           /* length of each state string */
+  uint32_t active;           /* program index in net->programs */
+  uint32_t prog_off, prog_n; /* programs of this signal, in refs */
 } gw_tls;
 
 typedef struct gw_detector {
@@ -105,7 +105,7 @@ struct gw_net {
   GW_VEC(double) points;
   GW_VEC(char) chars;
   gw_strmap junction_ids, edge_ids, lane_ids, tls_ids;
-  double bounds[4];            /* xmin, ymin, xmax, ymax */
+  double bounds[4]; /* xmin, ymin, xmax, ymax */
   int finished;
 };
 

@@ -35,10 +35,14 @@ static int c_start(void *ud, gw_xml *x, const char *name, const char **at) {
   if (!strcmp(name, "net-file")) return set_str(&c->net, v);
   if (!strcmp(name, "route-files")) return set_str(&c->routes, v);
   if (!strcmp(name, "additional-files")) return set_str(&c->additional, v);
-  if (!strcmp(name, "begin")) num = &c->sc->begin_s;
-  else if (!strcmp(name, "end")) num = &c->sc->end_s;
-  else if (!strcmp(name, "step-length")) num = &c->sc->step_s;
-  else if (!strcmp(name, "time-to-teleport")) num = &c->sc->time_to_teleport_s;
+  if (!strcmp(name, "begin"))
+    num = &c->sc->begin_s;
+  else if (!strcmp(name, "end"))
+    num = &c->sc->end_s;
+  else if (!strcmp(name, "step-length"))
+    num = &c->sc->step_s;
+  else if (!strcmp(name, "time-to-teleport"))
+    num = &c->sc->time_to_teleport_s;
   if (num) {
     int rc = gw__xml_attr_double(x, name, at, "value", 1, 0, num);
     if (rc) return rc;

@@ -29,8 +29,8 @@ int gw__net_load_sumo_buffer(const char *name, const char *buf, size_t len, gw_n
 /* Adds the tlLogic programs and detectors of an additional file held in
 ** buf[0..len) to a net that gw__net_load_sumo_buffer or gw_net_load_sumo
 ** returned. */
-int gw__net_load_sumo_additional_buffer(gw_net *net, const char *name, const char *buf,
-                                        size_t len, gw_error *err);
+int gw__net_load_sumo_additional_buffer(gw_net *net, const char *name, const char *buf, size_t len,
+                                        gw_error *err);
 
 /* Adds the vehicle types, routes, vehicles and flows of a route file held in
 ** buf[0..len) to *dp, resolving edges against `net`. */

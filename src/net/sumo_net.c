@@ -27,9 +27,9 @@ typedef struct pending_via {
 
 typedef struct loader {
   gw_net *net;
-  int additional;         /* 1 while reading an additional file */
-  uint32_t cur_edge;      /* edge whose <lane>s are being read, or GW_NONE */
-  uint32_t cur_junction;  /* junction whose <request>s are being read */
+  int additional;        /* 1 while reading an additional file */
+  uint32_t cur_edge;     /* edge whose <lane>s are being read, or GW_NONE */
+  uint32_t cur_junction; /* junction whose <request>s are being read */
   uint32_t cur_tls, cur_prog;
   GW_VEC(pending_via) pending;
 } loader;
@@ -68,8 +68,10 @@ static uint32_t parse_allow(const char *allow, const char *disallow, int *bad) {
     if (n < sizeof buf) {
       memcpy(buf, s, n);
       buf[n] = 0;
-      if (!strcmp(buf, "all")) mask |= GW_VC_ALL;
-      else mask |= gw_vclass_parse(buf);
+      if (!strcmp(buf, "all"))
+        mask |= GW_VC_ALL;
+      else
+        mask |= gw_vclass_parse(buf);
     }
     s += n;
   }
@@ -396,15 +398,14 @@ static int on_phase(loader *ld, gw_xml *x, const char **at) {
   if ((rc = gw__xml_attr_double(x, "phase", at, "maxDur", 0, dur, &mx))) return rc;
   if (!(dur > 0) || dur > 86400)
     return gw__xml_fail(x, GW_ERANGE, "<phase duration=\"%g\">: must be in (0, 86400] s", dur);
-  if (mn > mx)
-    return gw__xml_fail(x, GW_EINVAL, "<phase>: minDur %g is above maxDur %g", mn, mx);
+  if (mn > mx) return gw__xml_fail(x, GW_EINVAL, "<phase>: minDur %g is above maxDur %g", mn, mx);
   size_t n = strlen(state);
   if (n == 0 || n > 4096)
     return gw__xml_fail(x, GW_EINVAL, "<phase>: state must have 1 to 4096 characters");
   for (size_t i = 0; i < n; i++)
     if (!strchr("GgyYrRsuoOx", state[i]))
-      return gw__xml_fail(x, GW_EINVAL, "<phase state=\"%.40s\">: unknown signal state '%c'",
-                          state, state[i]);
+      return gw__xml_fail(x, GW_EINVAL, "<phase state=\"%.40s\">: unknown signal state '%c'", state,
+                          state[i]);
   gw_tls *tl = &net->tls.a[ld->cur_tls];
   gw_tlprogram *p = &net->programs.a[ld->cur_prog];
   if (p->nphases == 0 && tl->nlinks == 0) tl->nlinks = (uint32_t)n;
@@ -490,8 +491,7 @@ static int on_start(void *ud, gw_xml *x, const char *name, const char **at) {
   if (!strcmp(name, "junction")) return on_junction(ld, x, at);
   if (!strcmp(name, "tlLogic")) return on_tllogic(ld, x, at);
   if (!strcmp(name, "phase")) return on_phase(ld, x, at);
-  if (!strcmp(name, "e1Detector") || !strcmp(name, "inductionLoop"))
-    return on_detector(ld, x, at);
+  if (!strcmp(name, "e1Detector") || !strcmp(name, "inductionLoop")) return on_detector(ld, x, at);
   if (!strcmp(name, "location")) {
     const char *b = gw__xml_attr(at, "convBoundary");
     double v[4];
@@ -505,8 +505,10 @@ static int on_end(void *ud, gw_xml *x, const char *name) {
   loader *ld = ud;
   if (!strcmp(name, "tlLogic")) return ld->cur_prog == GW_NONE ? GW_OK : end_tllogic(ld, x);
   if (ld->additional) return GW_OK;
-  if (!strcmp(name, "edge")) ld->cur_edge = GW_NONE;
-  else if (!strcmp(name, "junction")) ld->cur_junction = GW_NONE;
+  if (!strcmp(name, "edge"))
+    ld->cur_edge = GW_NONE;
+  else if (!strcmp(name, "junction"))
+    ld->cur_junction = GW_NONE;
   return GW_OK;
 }
 
@@ -517,7 +519,8 @@ static int resolve_pending(loader *ld, const char *path, gw_error *err) {
     uint32_t link = net->lanes.a[p.from_lane].link;
     if (link == GW_NONE) continue; /* internal lane not used by a link: nothing to extend */
     gw_link *lk = &net->links.a[link];
-    if (lk->via[0] == p.from_lane && lk->via[1] == GW_NONE) lk->via[1] = p.via;
+    if (lk->via[0] == p.from_lane && lk->via[1] == GW_NONE)
+      lk->via[1] = p.via;
     else if (lk->via[1] != p.via)
       return gw__error(err, GW_EINVAL,
                        "%s: internal lane '%s' continues to '%s', but its connection already "
@@ -577,8 +580,8 @@ int gw_net_load_sumo(const char *path, gw_net **out, gw_error *err) {
   return gw__net_load_sumo_buffer(path, NULL, 0, out, err);
 }
 
-int gw__net_load_sumo_additional_buffer(gw_net *net, const char *name, const char *buf,
-                                        size_t len, gw_error *err) {
+int gw__net_load_sumo_additional_buffer(gw_net *net, const char *name, const char *buf, size_t len,
+                                        gw_error *err) {
   loader ld;
   loader_init(&ld, net, 1);
   if (err) err->msg[0] = 0;

@@ -27,9 +27,9 @@ typedef struct route_rec {
 } route_rec;
 
 typedef struct trip_rec {
-  gw_trip t;       /* t.route is set by gw_demand_finish */
-  uint32_t route;  /* index into routes */
-  uint32_t seq;    /* load order, for a stable sort */
+  gw_trip t;      /* t.route is set by gw_demand_finish */
+  uint32_t route; /* index into routes */
+  uint32_t seq;   /* load order, for a stable sort */
 } trip_rec;
 
 struct gw_demand {
@@ -148,8 +148,10 @@ static int on_vtype(rloader *ld, gw_xml *x, const char **at) {
   if (t.emergency_decel_mps2 < t.decel_mps2) t.emergency_decel_mps2 = t.decel_mps2;
   gw__xml_attr_str(x, "vType", at, "speedFactor", 0, &sf);
   if (sf && parse_speed_factor(sf, &t.speed_factor, &t.speed_dev))
-    return gw__xml_fail(x, GW_EPARSE, "vType '%s': speedFactor '%s' is neither a number nor "
-                        "normc(mean,dev,...)", id, sf);
+    return gw__xml_fail(x, GW_EPARSE,
+                        "vType '%s': speedFactor '%s' is neither a number nor "
+                        "normc(mean,dev,...)",
+                        id, sf);
   if (!(t.speed_factor > 0 && t.speed_factor < 10))
     return gw__xml_fail(x, GW_ERANGE, "vType '%s': speedFactor %g is not in (0, 10)", id,
                         t.speed_factor);
@@ -172,8 +174,7 @@ static int edges_connected(const gw_net *net, uint32_t a, uint32_t b) {
 }
 
 /* Parses and validates a route's edge list; returns the route index. */
-static int add_route(rloader *ld, gw_xml *x, const char *owner, const char *edges,
-                     uint32_t *out) {
+static int add_route(rloader *ld, gw_xml *x, const char *owner, const char *edges, uint32_t *out) {
   gw_demand *d = ld->d;
   const gw_net *net = ld->net;
   route_rec r = {(uint32_t)d->edges.n, 0};
@@ -190,8 +191,7 @@ static int add_route(rloader *ld, gw_xml *x, const char *owner, const char *edge
     s += n;
     uint32_t e;
     if (!gw__strmap_get(&net->edge_ids, buf, &e))
-      return gw__xml_fail(x, GW_ENOTFOUND, "%s: route edge '%s' is not in the network", owner,
-                          buf);
+      return gw__xml_fail(x, GW_ENOTFOUND, "%s: route edge '%s' is not in the network", owner, buf);
     if (net->edges.a[e].internal)
       return gw__xml_fail(x, GW_EINVAL, "%s: route edge '%s' is internal", owner, buf);
     if (r.n > 0) {
@@ -217,8 +217,7 @@ static int on_route(rloader *ld, gw_xml *x, const char **at) {
   char owner[160];
   if (ld->in_vehicle || ld->in_flow) {
     snprintf(owner, sizeof owner, "%s '%s'", ld->in_flow ? "flow" : "vehicle", ld->cur_id);
-    if (ld->cur_route != GW_NONE)
-      return gw__xml_fail(x, GW_EINVAL, "%s has two routes", owner);
+    if (ld->cur_route != GW_NONE) return gw__xml_fail(x, GW_EINVAL, "%s has two routes", owner);
     return add_route(ld, x, owner, edges, &ld->cur_route);
   }
   if (!id) return gw__xml_fail(x, GW_EPARSE, "<route> outside a vehicle needs an 'id'");
@@ -256,8 +255,8 @@ static int read_vehicle_attrs(rloader *ld, gw_xml *x, const char *elem, const ch
   if (type) {
     uint32_t t;
     if (!gw__strmap_get(&d->type_ids, type, &t))
-      return gw__xml_fail(x, GW_ENOTFOUND, "%s '%s': vType '%s' is not defined (before use)",
-                          elem, id, type);
+      return gw__xml_fail(x, GW_ENOTFOUND, "%s '%s': vType '%s' is not defined (before use)", elem,
+                          id, type);
     ld->cur.t.vtype = t;
   } else {
     uint32_t t;
@@ -278,31 +277,45 @@ static int read_vehicle_attrs(rloader *ld, gw_xml *x, const char *elem, const ch
   if (dl) {
     char *end;
     long v = strtol(dl, &end, 10);
-    if (!strcmp(dl, "best")) ld->cur.t.depart_lane = GW_DEPART_LANE_BEST;
-    else if (!strcmp(dl, "first")) ld->cur.t.depart_lane = GW_DEPART_LANE_FIRST;
-    else if (!strcmp(dl, "free") || !strcmp(dl, "allowed")) ld->cur.t.depart_lane = GW_DEPART_LANE_FREE;
-    else if (!strcmp(dl, "random")) ld->cur.t.depart_lane = GW_DEPART_LANE_RANDOM;
-    else if (end != dl && !*end && v >= 0 && v < 64) ld->cur.t.depart_lane = (int)v;
-    else return gw__xml_fail(x, GW_EINVAL, "%s '%s': departLane '%s' is not supported", elem, id, dl);
+    if (!strcmp(dl, "best"))
+      ld->cur.t.depart_lane = GW_DEPART_LANE_BEST;
+    else if (!strcmp(dl, "first"))
+      ld->cur.t.depart_lane = GW_DEPART_LANE_FIRST;
+    else if (!strcmp(dl, "free") || !strcmp(dl, "allowed"))
+      ld->cur.t.depart_lane = GW_DEPART_LANE_FREE;
+    else if (!strcmp(dl, "random"))
+      ld->cur.t.depart_lane = GW_DEPART_LANE_RANDOM;
+    else if (end != dl && !*end && v >= 0 && v < 64)
+      ld->cur.t.depart_lane = (int)v;
+    else
+      return gw__xml_fail(x, GW_EINVAL, "%s '%s': departLane '%s' is not supported", elem, id, dl);
   }
   ld->cur.t.depart_speed_mode = GW_DEPART_SPEED_GIVEN;
   if (ds) {
     char *end;
     double v = strtod(ds, &end);
-    if (!strcmp(ds, "max")) ld->cur.t.depart_speed_mode = GW_DEPART_SPEED_MAX;
-    else if (!strcmp(ds, "desired")) ld->cur.t.depart_speed_mode = GW_DEPART_SPEED_DESIRED;
-    else if (!strcmp(ds, "random")) ld->cur.t.depart_speed_mode = GW_DEPART_SPEED_RANDOM;
-    else if (!strcmp(ds, "speedLimit")) ld->cur.t.depart_speed_mode = GW_DEPART_SPEED_LIMIT;
-    else if (end != ds && !*end && v >= 0 && v < 1000) ld->cur.t.depart_speed_mps = v;
-    else return gw__xml_fail(x, GW_EINVAL, "%s '%s': departSpeed '%s' is not supported", elem, id, ds);
+    if (!strcmp(ds, "max"))
+      ld->cur.t.depart_speed_mode = GW_DEPART_SPEED_MAX;
+    else if (!strcmp(ds, "desired"))
+      ld->cur.t.depart_speed_mode = GW_DEPART_SPEED_DESIRED;
+    else if (!strcmp(ds, "random"))
+      ld->cur.t.depart_speed_mode = GW_DEPART_SPEED_RANDOM;
+    else if (!strcmp(ds, "speedLimit"))
+      ld->cur.t.depart_speed_mode = GW_DEPART_SPEED_LIMIT;
+    else if (end != ds && !*end && v >= 0 && v < 1000)
+      ld->cur.t.depart_speed_mps = v;
+    else
+      return gw__xml_fail(x, GW_EINVAL, "%s '%s': departSpeed '%s' is not supported", elem, id, ds);
   }
   ld->cur.t.depart_pos_m = 0;
   if (dp && strcmp(dp, "base")) {
     char *end;
     double v = strtod(dp, &end);
     if (end == dp || *end || !(v >= 0))
-      return gw__xml_fail(x, GW_EINVAL, "%s '%s': departPos '%s' is not supported (a "
-                          "non-negative number or 'base')", elem, id, dp);
+      return gw__xml_fail(x, GW_EINVAL,
+                          "%s '%s': departPos '%s' is not supported (a "
+                          "non-negative number or 'base')",
+                          elem, id, dp);
     ld->cur.t.depart_pos_m = v;
   }
   ld->cur.t.arrival_pos_m = -1;
@@ -310,15 +323,17 @@ static int read_vehicle_attrs(rloader *ld, gw_xml *x, const char *elem, const ch
     char *end;
     double v = strtod(ap, &end);
     if (end == ap || *end || !(v >= 0))
-      return gw__xml_fail(x, GW_EINVAL, "%s '%s': arrivalPos '%s' is not supported (a "
-                          "non-negative number or 'max')", elem, id, ap);
+      return gw__xml_fail(x, GW_EINVAL,
+                          "%s '%s': arrivalPos '%s' is not supported (a "
+                          "non-negative number or 'max')",
+                          elem, id, ap);
     ld->cur.t.arrival_pos_m = v;
   }
   return GW_OK;
 }
 
-static int parse_time(gw_xml *x, const char *elem, const char *id, const char **at,
-                      const char *key, int required, double dflt, double *out) {
+static int parse_time(gw_xml *x, const char *elem, const char *id, const char **at, const char *key,
+                      int required, double dflt, double *out) {
   int rc = gw__xml_attr_double(x, elem, at, key, required, dflt, out);
   if (rc) return rc;
   if (!(*out >= 0 && *out < 1e9))
@@ -355,8 +370,10 @@ static int on_flow(rloader *ld, gw_xml *x, const char **at) {
   if ((rc = gw__xml_attr_int(x, "flow", at, "number", 0, -1, &number))) return rc;
   int given = (vph >= 0) + (period >= 0) + (ld->flow_prob >= 0);
   if (given > 1 || (given == 0 && number < 0))
-    return gw__xml_fail(x, GW_EINVAL, "flow '%s': give exactly one of vehsPerHour, period, "
-                        "probability (or number with begin and end)", id);
+    return gw__xml_fail(x, GW_EINVAL,
+                        "flow '%s': give exactly one of vehsPerHour, period, "
+                        "probability (or number with begin and end)",
+                        id);
   if (ld->flow_prob > 1)
     return gw__xml_fail(x, GW_ERANGE, "flow '%s': probability %g is above 1", id, ld->flow_prob);
   if (ld->flow_end < ld->flow_begin)
@@ -364,21 +381,28 @@ static int on_flow(rloader *ld, gw_xml *x, const char **at) {
                         ld->flow_begin);
   if (number > 10000000) return gw__xml_fail(x, GW_ERANGE, "flow '%s': number too large", id);
   ld->flow_period = -1;
-  if (vph > 0) ld->flow_period = 3600.0 / vph;
-  else if (period > 0) ld->flow_period = period;
-  else if (vph == 0 || period == 0) ld->flow_period = 0; /* no vehicles */
+  if (vph > 0)
+    ld->flow_period = 3600.0 / vph;
+  else if (period > 0)
+    ld->flow_period = period;
+  else if (vph == 0 || period == 0)
+    ld->flow_period = 0; /* no vehicles */
   else if (ld->flow_prob < 0 && number >= 0)
     ld->flow_period = number > 0 ? (ld->flow_end - ld->flow_begin) / (double)number : 0;
   ld->flow_number = number;
   /* Refuse before expanding: a tiny period or a long probability flow would
   ** otherwise build or scan millions of vehicles first. */
   double span = ld->flow_end - ld->flow_begin, expect = 0;
-  if (ld->flow_prob >= 0) expect = span;
-  else if (ld->flow_period > 0) expect = span / ld->flow_period;
+  if (ld->flow_prob >= 0)
+    expect = span;
+  else if (ld->flow_period > 0)
+    expect = span / ld->flow_period;
   if (number >= 0 && expect > (double)number && ld->flow_prob < 0) expect = (double)number;
   if (expect > 10000000)
-    return gw__xml_fail(x, GW_ERANGE, "flow '%s' would make %.0f vehicles (or draws); at most "
-                        "10 million", id, expect);
+    return gw__xml_fail(x, GW_ERANGE,
+                        "flow '%s' would make %.0f vehicles (or draws); at most "
+                        "10 million",
+                        id, expect);
   ld->in_flow = 1;
   return GW_OK;
 }
@@ -392,8 +416,7 @@ static int push_trip(rloader *ld, gw_xml *x, const char *id, double depart) {
   r.seq = (uint32_t)d->trips.n;
   const route_rec *rt = &d->routes.a[r.route];
   const gw_net *net = ld->net;
-  if (r.t.depart_lane >= 0 &&
-      (uint32_t)r.t.depart_lane >= net->edges.a[d->edges.a[rt->off]].nlanes)
+  if (r.t.depart_lane >= 0 && (uint32_t)r.t.depart_lane >= net->edges.a[d->edges.a[rt->off]].nlanes)
     return gw__xml_fail(x, GW_ERANGE, "'%s': departLane %d but the first edge has %u lanes", id,
                         r.t.depart_lane, net->edges.a[d->edges.a[rt->off]].nlanes);
   if (d->trips.n >= 50000000) return gw__xml_fail(x, GW_ERANGE, "more than 50 million vehicles");
@@ -430,13 +453,15 @@ static int end_flow(rloader *ld, gw_xml *x) {
     return GW_OK;
   }
   if (ld->flow_period <= 0) return GW_OK;
-  for (double t = ld->flow_begin; t < ld->flow_end - 1e-9; t = ld->flow_begin + (double)made * ld->flow_period) {
+  for (double t = ld->flow_begin; t < ld->flow_end - 1e-9;
+       t = ld->flow_begin + (double)made * ld->flow_period) {
     if (ld->flow_number >= 0 && made >= ld->flow_number) break;
     snprintf(idbuf, sizeof idbuf, "%s.%ld", ld->cur_id, made++);
     char *id = own(d, idbuf);
     if (!id) return GW_ENOMEM;
     if ((rc = push_trip(ld, x, id, t))) return rc;
-    if (made > 10000000) return gw__xml_fail(x, GW_ERANGE, "flow '%s' makes too many vehicles", ld->cur_id);
+    if (made > 10000000)
+      return gw__xml_fail(x, GW_ERANGE, "flow '%s' makes too many vehicles", ld->cur_id);
   }
   return GW_OK;
 }
@@ -469,7 +494,8 @@ int gw_demand_create(gw_demand **out) {
 int gw__demand_load_sumo_buffer(gw_demand **dp, const gw_net *net, const char *name,
                                 const char *buf, size_t len, gw_error *err) {
   if (!net->finished) return gw__error(err, GW_ESTATE, "%s: the network is not loaded", name);
-  if (!*dp && !(*dp = gw__calloc(1, sizeof **dp))) return gw__error(err, GW_ENOMEM, "out of memory");
+  if (!*dp && !(*dp = gw__calloc(1, sizeof **dp)))
+    return gw__error(err, GW_ENOMEM, "out of memory");
   gw_demand *d = *dp;
   if (d->finished) return gw__error(err, GW_ESTATE, "%s: demand already finished", name);
   rloader ld;

@@ -45,8 +45,8 @@ double gw__cf_stop_speed(double gap, double decel, double dt, double headway) {
   return n * b + r;
 }
 
-double gw__cf_follow_speed(double gap, double v_lead, double decel, double lead_decel,
-                           double dt, double tau) {
+double gw__cf_follow_speed(double gap, double v_lead, double decel, double lead_decel, double dt,
+                           double tau) {
   double d = lead_decel > decel ? lead_decel : decel;
   return gw__cf_stop_speed(gap + gw__cf_brake_gap(v_lead, d, dt, 0), decel, dt, tau);
 }

@@ -21,8 +21,8 @@ double gw__cf_stop_speed(double gap, double decel, double dt, double headway);
 
 /* Highest safe speed behind a leader driving `v_lead` that can brake with
 ** `lead_decel`. */
-double gw__cf_follow_speed(double gap, double v_lead, double decel, double lead_decel,
-                           double dt, double tau);
+double gw__cf_follow_speed(double gap, double v_lead, double decel, double lead_decel, double dt,
+                           double tau);
 
 /* min(cap, gw__cf_follow_speed(...)), computed without the square root when
 ** the leader is too far to matter. */

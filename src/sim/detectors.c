@@ -56,7 +56,8 @@ void gw__detectors_pass(gw_sim *sim, uint32_t lane, double p0, double p1, double
     if (p0 < d->pos && p1 >= d->pos) d->count++;
     /* Fronts in [dpos, dpos + len] cover the loop. */
     double lo = d->pos, hi = d->pos + len, share;
-    if (p1 <= p0) share = (p0 >= lo && p0 <= hi) ? 1 : 0;
+    if (p1 <= p0)
+      share = (p0 >= lo && p0 <= hi) ? 1 : 0;
     else {
       double a = p0 > lo ? p0 : lo, b = p1 < hi ? p1 : hi;
       share = b > a ? (b - a) / (p1 - p0) : 0;

@@ -148,8 +148,8 @@ static uint32_t any_link_to(const gw_net *net, uint32_t lane, uint32_t edge) {
   return GW_NONE;
 }
 
-double gw__leader_speed(const gw_sim *sim, const gw_veh *v, uint32_t lane, uint32_t idx,
-                        double pos, double look, double *gap_out) {
+double gw__leader_speed(const gw_sim *sim, const gw_veh *v, uint32_t lane, uint32_t idx, double pos,
+                        double look, double *gap_out) {
   const gw_net *net = sim->net;
   const double dt = sim->cfg.step_s;
   const lane_rt *L = &sim->lanes[lane];
@@ -167,9 +167,9 @@ double gw__leader_speed(const gw_sim *sim, const gw_veh *v, uint32_t lane, uint3
   uint32_t cur = lane, ri = v->ri;
   int via_i = v->via_i;
   uint32_t link = net->lanes.a[lane].internal ? net->lanes.a[lane].link
-                  : lane == v->lane            ? v->link
-                  : ri + 1 < tr->route_n       ? any_link_to(net, lane, tr->route[ri + 1])
-                                               : GW_NONE;
+                  : lane == v->lane           ? v->link
+                  : ri + 1 < tr->route_n      ? any_link_to(net, lane, tr->route[ri + 1])
+                                              : GW_NONE;
   if (net->lanes.a[lane].internal) via_i = lane == v->lane ? v->via_i : 0;
   while (dist < look) {
     if (!net->lanes.a[cur].internal) {
@@ -379,8 +379,10 @@ static void consider(gw_sim *sim, uint32_t vi, uint32_t k) {
   if (!(want & (1u << idx))) { /* strategic */
     int dir = 0;
     for (uint32_t d = 1; d < e->nlanes && !dir; d++) {
-      if (idx + d < e->nlanes && (want & (1u << (idx + d)))) dir = 1;
-      else if (d <= idx && (want & (1u << (idx - d)))) dir = -1;
+      if (idx + d < e->nlanes && (want & (1u << (idx + d))))
+        dir = 1;
+      else if (d <= idx && (want & (1u << (idx - d))))
+        dir = -1;
     }
     if (!dir) return;
     uint32_t to = e->lane0 + (uint32_t)((int)idx + dir);

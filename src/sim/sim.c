@@ -74,8 +74,9 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
   sim->touched = gw__calloc(net->links.n + 1, sizeof *sim->touched);
   sim->edge_failed = gw__calloc(net->edges.n + 1, sizeof *sim->edge_failed);
   sim->lane_halt = gw__calloc(net->lanes.n + 1, sizeof *sim->lane_halt);
-  if (!sim->edge_failed || !sim->lane_halt || !sim->veh || !sim->pending || !sim->lanes || !sim->moved || !sim->link_head ||
-      !sim->link_busy || !sim->touched || gw__signals_init(sim) || gw__detectors_init(sim)) {
+  if (!sim->edge_failed || !sim->lane_halt || !sim->veh || !sim->pending || !sim->lanes ||
+      !sim->moved || !sim->link_head || !sim->link_busy || !sim->touched || gw__signals_init(sim) ||
+      gw__detectors_init(sim)) {
     gw_sim_destroy(sim);
     return GW_ENOMEM;
   }
@@ -177,8 +178,9 @@ static void add_approach(gw_sim *sim, uint32_t link, uint32_t vi, double arrive,
   if (sim->appr_n == sim->appr_cap) {
     uint32_t cap = sim->appr_cap ? sim->appr_cap * 2 : 1024;
     approach *p = gw__realloc(sim->appr, cap * sizeof *p);
-    if (!p) return; /* without memory the approach is not seen: conservative
-                       for the approaching vehicle, which has priority */
+    if (!p)
+      return; /* without memory the approach is not seen: conservative
+                 for the approaching vehicle, which has priority */
     sim->appr = p;
     sim->appr_cap = cap;
   }
@@ -227,7 +229,6 @@ static int exit_has_room(const gw_sim *sim, const gw_veh *v, const gw_link *lk) 
     room -= sim->link_busy[sim->in_links[i]] * (v->length + v->min_gap);
   return room >= v->length + v->min_gap;
 }
-
 
 /* Walks the path ahead of vehicle vi and returns its safe speed; registers
 ** approaches to major links and remembers the first minor stop point. */
@@ -285,7 +286,7 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
         }
       }
       if (ri + 1 >= tr->route_n) break; /* the vehicle leaves at the route end */
-      if (link == GW_NONE) {           /* no way on from this lane: wait at its end */
+      if (link == GW_NONE) {            /* no way on from this lane: wait at its end */
         double s = gw__cf_stop_speed(dist, v->decel, dt, dt);
         if (s < vsafe) vsafe = s;
         break;
@@ -300,8 +301,8 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
         break;
       }
       double arrive = sim->t + time_to_cover(dist, v->speed, v->accel, vmax);
-      double leave = sim->t + time_to_cover(dist + lk->length_m + v->length, v->speed, v->accel,
-                                            vmax);
+      double leave =
+          sim->t + time_to_cover(dist + lk->length_m + v->length, v->speed, v->accel, vmax);
       if (is_major(st) || is_yellow(st)) {
         add_approach(sim, link, vi, arrive, leave);
       } else if (!lk->cont && v->minor_link == GW_NONE && lk->yield_n) {
@@ -311,8 +312,8 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
         v->arrive_t = arrive;
         v->leave_t = leave;
       }
-    } else if (via_i == 0 && net->links.a[cl->link].via[1] != GW_NONE &&
-               v->minor_link == GW_NONE && net->links.a[cl->link].ij_n) {
+    } else if (via_i == 0 && net->links.a[cl->link].via[1] != GW_NONE && v->minor_link == GW_NONE &&
+               net->links.a[cl->link].ij_n) {
       /* End of the first internal lane of a left turn: the internal
       ** junction, where it gives way to oncoming traffic. */
       const gw_link *lk = &net->links.a[cl->link];
@@ -331,8 +332,10 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
                                                                   : net->links.a[link].to_lane)
           : (via_i == 0 && net->links.a[link].via[1] != GW_NONE) ? net->links.a[link].via[1]
                                                                  : net->links.a[link].to_lane;
-    if (!cl->internal) via_i = 0;
-    else if (via_i == 0 && cur == net->links.a[link].via[1]) via_i = 1;
+    if (!cl->internal)
+      via_i = 0;
+    else if (via_i == 0 && cur == net->links.a[link].via[1])
+      via_i = 1;
     if (!leader_found && sim->lanes[cur].n > 0) {
       const lane_rt *N = &sim->lanes[cur];
       const gw_veh *ld = &sim->veh[N->v[N->n - 1]];
@@ -486,8 +489,8 @@ static void move(gw_sim *sim) {
       for (;;) {
         const gw_lane *cl = &net->lanes.a[v->lane];
         if (!cl->internal && v->ri + 1 == tr->route_n) {
-          double ap = v->arrival_pos >= 0 && v->arrival_pos < cl->length_m ? v->arrival_pos
-                                                                             : cl->length_m;
+          double ap =
+              v->arrival_pos >= 0 && v->arrival_pos < cl->length_m ? v->arrival_pos : cl->length_m;
           if (v->pos >= ap - 1e-9) arrived = 1;
           break;
         }
@@ -571,9 +574,15 @@ static int try_insert_on(gw_sim *sim, uint32_t vi, uint32_t lane) {
   switch (tr->depart_speed_mode) {
     case GW_DEPART_SPEED_MAX:
     case GW_DEPART_SPEED_DESIRED:
-    case GW_DEPART_SPEED_LIMIT: speed = vmax; break;
-    case GW_DEPART_SPEED_RANDOM: speed = vmax * rng_u(sim, vi, 2); break;
-    default: speed = tr->depart_speed_mps; break;
+    case GW_DEPART_SPEED_LIMIT:
+      speed = vmax;
+      break;
+    case GW_DEPART_SPEED_RANDOM:
+      speed = vmax * rng_u(sim, vi, 2);
+      break;
+    default:
+      speed = tr->depart_speed_mps;
+      break;
   }
   v->speed = 0;
   double look = gw__cf_brake_gap(vmax, v->decel, dt, v->tau) + vmax * dt + 5;
@@ -584,7 +593,8 @@ static int try_insert_on(gw_sim *sim, uint32_t vi, uint32_t lane) {
   double dist = len - pos;
   if (v->ri + 1 < tr->route_n) {
     if (v->link == GW_NONE || is_red(gw__link_state(sim, v->link)))
-      if (gw__cf_stop_speed(dist, v->decel, dt, dt) < vs) vs = gw__cf_stop_speed(dist, v->decel, dt, dt);
+      if (gw__cf_stop_speed(dist, v->decel, dt, dt) < vs)
+        vs = gw__cf_stop_speed(dist, v->decel, dt, dt);
   }
   if (tr->depart_speed_mode == GW_DEPART_SPEED_GIVEN) {
     if (speed > vs + 1e-9) return 0;

@@ -25,32 +25,32 @@
 enum { VS_FUTURE, VS_PENDING, VS_RUNNING, VS_DONE };
 
 typedef struct gw_veh {
-  const gw_trip *trip;   /* the demand's record: id, route, type */
-  uint32_t vclass;       /* GW_VC_* bit of its type */
+  const gw_trip *trip; /* the demand's record: id, route, type */
+  uint32_t vclass;     /* GW_VC_* bit of its type */
   /* Kinematics. */
-  double pos;            /* front, m from the start of `lane` */
-  double speed, vnext;   /* m/s now, and planned for this step */
-  uint32_t lane;         /* lane under the front (normal or internal) */
-  uint32_t link;         /* next link (on a normal lane) or the one being crossed */
-  uint32_t ri;           /* route index of the current, or last normal, edge */
-  uint8_t via_i;         /* on an internal lane: 0 or 1 into link->via */
-  uint8_t state;         /* VS_* */
-  uint8_t halted;        /* speed below 0.1 m/s after the last step */
-  uint8_t changed;       /* changed lanes this step */
+  double pos;          /* front, m from the start of `lane` */
+  double speed, vnext; /* m/s now, and planned for this step */
+  uint32_t lane;       /* lane under the front (normal or internal) */
+  uint32_t link;       /* next link (on a normal lane) or the one being crossed */
+  uint32_t ri;         /* route index of the current, or last normal, edge */
+  uint8_t via_i;       /* on an internal lane: 0 or 1 into link->via */
+  uint8_t state;       /* VS_* */
+  uint8_t halted;      /* speed below 0.1 m/s after the last step */
+  uint8_t changed;     /* changed lanes this step */
   /* Parameters, copied at insertion. */
   double length, min_gap, accel, decel, edecel, sigma, tau, max_speed, speed_factor;
   double arrival_pos;
   /* Lane wishes along the route: lanes of route[ri] and route[ri+1] from
   ** which the route can be followed without another lane change. */
   uint32_t want_cur, want_next;
-  double lc_gain;        /* accumulated wish to change for speed (s) */
-  double lc_right;       /* accumulated wish to keep right (s) */
-  uint32_t coop;         /* a neighbour that needs to change in front of us */
-  uint32_t coop_lead;    /* a neighbour we must fall in behind to change */
+  double lc_gain;     /* accumulated wish to change for speed (s) */
+  double lc_right;    /* accumulated wish to keep right (s) */
+  uint32_t coop;      /* a neighbour that needs to change in front of us */
+  uint32_t coop_lead; /* a neighbour we must fall in behind to change */
   /* The minor link planned this step: stop here if a foe has the way. */
   uint32_t minor_link;
-  double minor_dist;     /* distance from the front to its stop point */
-  uint8_t minor_ij;      /* the stop point is the internal junction */
+  double minor_dist; /* distance from the front to its stop point */
+  uint8_t minor_ij;  /* the stop point is the internal junction */
   double arrive_t, leave_t;
   /* Trip statistics. */
   double depart_t, time_loss, waiting, dist, stuck;
@@ -58,32 +58,32 @@ typedef struct gw_veh {
 } gw_veh;
 
 typedef struct lane_rt {
-  uint32_t *v;           /* vehicle indices, front first */
+  uint32_t *v; /* vehicle indices, front first */
   uint32_t n, cap;
-  uint32_t in_n;         /* vehicles entering this step (appended past n) */
+  uint32_t in_n; /* vehicles entering this step (appended past n) */
 } lane_rt;
 
 /* A registered approach to a link: the vehicle will pass this step window. */
 typedef struct approach {
   uint32_t veh;
-  uint32_t next;         /* next approach to the same link, or GW_NONE */
+  uint32_t next; /* next approach to the same link, or GW_NONE */
   double arrive_t, leave_t;
 } approach;
 
 typedef struct tls_rt {
   uint32_t phase;
-  double next_switch_t;  /* time at which the next phase starts */
-  const char *state;     /* current state string (in net->chars, or ext) */
-  char *ext;             /* state set from outside, when externally controlled */
+  double next_switch_t; /* time at which the next phase starts */
+  const char *state;    /* current state string (in net->chars, or ext) */
+  char *ext;            /* state set from outside, when externally controlled */
 } tls_rt;
 
 /* An induction loop. */
 typedef struct det_rt {
   uint32_t lane;
   double pos;
-  uint32_t next;         /* next loop on the same lane, or GW_NONE */
-  uint32_t count;        /* fronts that crossed it this step */
-  double occ;            /* occupied share of this step */
+  uint32_t next;  /* next loop on the same lane, or GW_NONE */
+  uint32_t count; /* fronts that crossed it this step */
+  double occ;     /* occupied share of this step */
   double last_occ_t;
 } det_rt;
 
@@ -91,29 +91,31 @@ struct gw_sim {
   const gw_net *net;
   const gw_demand *demand;
   gw_sim_config cfg;
-  double t;              /* time of the current step */
+  double t; /* time of the current step */
   uint64_t step;
-  gw_veh *veh;           /* one per trip */
+  gw_veh *veh; /* one per trip */
   uint32_t nveh;
-  uint32_t next_trip;    /* first trip not yet due */
-  uint32_t *pending;     /* trips due but not inserted, FIFO by departure */
+  uint32_t next_trip; /* first trip not yet due */
+  uint32_t *pending;  /* trips due but not inserted, FIFO by departure */
   uint32_t pend_head, pend_n, pend_cap;
   lane_rt *lanes;
-  uint32_t *moved;       /* lanes touched this step */
+  uint32_t *moved; /* lanes touched this step */
   /* Approaches, rebuilt every step. */
-  uint32_t *link_head;   /* per link, first approach or GW_NONE */
-  uint32_t *link_busy;   /* per link: vehicles on its internal lanes */
+  uint32_t *link_head; /* per link, first approach or GW_NONE */
+  uint32_t *link_busy; /* per link: vehicles on its internal lanes */
   approach *appr;
   uint32_t appr_n, appr_cap;
   uint32_t *touched;
   uint32_t touched_n;
   uint32_t *in_off, *in_links; /* per normal lane: links that lead into it */
-  uint32_t *lane_halt;   /* per lane: vehicles below 0.1 m/s, kept exact at step end */
+  uint32_t *lane_halt;         /* per lane: vehicles below 0.1 m/s, kept exact at step end */
   det_rt *det;
   uint32_t ndet, det_cap;
-  uint32_t *lane_det;    /* per lane: first loop on it, or GW_NONE */
+  uint32_t *lane_det; /* per lane: first loop on it, or GW_NONE */
   uint64_t *edge_failed;
-  double max_stuck;       /* longest standstill seen by move() this step (s) */  /* per edge: 1 + step of the last failed insertion */
+  double max_stuck;
+      /* longest standstill seen by move() this step (s) */ /* per edge: 1 + step of the last failed
+                                                               insertion */
   tls_rt *tls;
   gw_sim_stats stats;
   gw_trip_fn on_trip;
