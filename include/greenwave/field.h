@@ -54,6 +54,67 @@ typedef struct gw_field gw_field;
 typedef struct gw_sim gw_sim;
 void gw_field_from_sim(gw_sim *sim, gw_field *out);
 
+/* ---- SUMO over TraCI ------------------------------------------------------
+**
+** gw_field_sumo_open starts `sumo -c CFG --remote-port P` (or connects to a
+** SUMO already listening) and drives it step by step: each
+** gw_field_sumo_step sends the lamp states set since the last step and
+** advances SUMO by one step; every signal's state and the lanes and loops
+** read so far come back with the same reply (a lane or loop is subscribed
+** when first read, which costs one extra round trip once).  `net` must be
+** the scenario's net, loaded with the same detector file that SUMO gets, so
+** that the net's detector ids ("e1_<lane>") name SUMO's loops.  Normal lanes
+** only: lane_counts of an internal lane is GW_ENOTFOUND.  The field borrows
+** `net`; close it before destroying the net.  Errors (SUMO gone, a refused
+** command, a malformed reply, no reply within the timeout) come back as
+** GW_EIO or GW_EPARSE with err naming the command; after one, every later
+** step returns the same error. */
+typedef struct gw_net gw_net;
+typedef struct gw_sumo_options {
+  const char *binary;             /* NULL: "sumo", looked up in PATH */
+  const char *const *additional;  /* NULL-terminated additional files for SUMO, or NULL */
+  const char *tripinfo_path;      /* SUMO's --tripinfo-output; NULL: none */
+  const char *log_path;           /* SUMO's stdout and stderr; NULL: a temporary file,
+                                  ** removed on close */
+  int launch;                     /* 1 (default): start SUMO; 0: connect to one already
+                                  ** listening on 127.0.0.1:port (sumocfg is unused) */
+  int port;                       /* 0 (default): a free port; needed with launch 0 */
+  double connect_timeout_s;       /* how long SUMO may take to accept; default 10 */
+  double reply_timeout_s;         /* the longest wait for one reply; default 60 */
+} gw_sumo_options;
+void gw_sumo_options_defaults(gw_sumo_options *o);
+
+typedef struct gw_sumo_stats {
+  uint64_t steps;
+  uint64_t round_trips;           /* messages sent and answered */
+  uint64_t bytes_sent, bytes_received;
+  double traci_wall_s;            /* time waiting for replies, SUMO's step included */
+  /* Sums of SUMO's per-step counts. */
+  uint64_t departed, arrived, teleports, collisions;
+  uint64_t veh_steps, peak_running;   /* running: departed minus arrived */
+  uint32_t lanes_read, loops_read;    /* lanes and loops subscribed (those read) */
+  /* From SUMO's duration log, known after close; negative when not found. */
+  double sumo_duration_s;         /* its simulation loop, TraCI included */
+  double sumo_traci_s;            /* its share spent in TraCI */
+  int exit_status;                /* after close: SUMO's exit code, 128 + signal when
+                                  ** killed, -1 when unknown or not launched */
+} gw_sumo_stats;
+
+int gw_field_sumo_open(const gw_net *net, const char *sumocfg, const gw_sumo_options *opt,
+                       gw_field *out, gw_error *err);
+/* Sends the queued lamp states and advances SUMO one step. */
+int gw_field_sumo_step(gw_field *f, gw_error *err);
+/* 1 once SUMO expects no more vehicles (all have arrived). */
+int gw_field_sumo_done(const gw_field *f);
+void gw_field_sumo_stats(const gw_field *f, gw_sumo_stats *out);
+/* The process id of the SUMO this field started; -1 when none. */
+long gw_field_sumo_pid(const gw_field *f);
+/* Says goodbye (CMD_CLOSE, SUMO then writes its outputs), waits for SUMO to
+** exit, reaps it and frees the field; `stats` (may be NULL) gets the final
+** figures.  Always frees; returns an error when SUMO did not close cleanly.
+** A field already closed (impl NULL) is a no-op. */
+int gw_field_sumo_close(gw_field *f, gw_sumo_stats *stats, gw_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,8 @@ static const char usage[] =
     "                         run several signal controllers on the same demand\n"
     "  signals SCENARIO.sumocfg\n"
     "                         print each signal's groups, conflicts and stages\n"
+    "  field sumo SCENARIO.sumocfg --controller NAME\n"
+    "                         drive SUMO's signals with a controller over TraCI\n"
     "\n"
     "options:\n"
     "  -h, --help             this text; `greenwave COMMAND --help` explains a command\n"
@@ -41,6 +43,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "sim")) return gw_cmd_sim(argc - 1, argv + 1);
   if (!strcmp(cmd, "compare")) return gw_cmd_compare(argc - 1, argv + 1);
   if (!strcmp(cmd, "signals")) return gw_cmd_signals(argc - 1, argv + 1);
+  if (!strcmp(cmd, "field")) return gw_cmd_field(argc - 1, argv + 1);
   gw_cli_error("unknown command '%s' (try `greenwave --help`)", cmd);
   return 2;
 }
