@@ -332,7 +332,7 @@ void gw_cli_print_text(FILE *f, const gw_run_opts *o, const gw_run_result *r) {
           gw_trip_summary_mean(s, s->waiting_s), gw_trip_summary_mean(s, s->depart_delay_s));
   fprintf(f, "mean route length   %.1f m\nstops per vehicle   %.2f\n",
           gw_trip_summary_mean(s, s->route_length_m), s->n ? (double)s->stops / (double)s->n : 0);
-  fprintf(f, "crossing %u signals %llu vehicles, mean time loss %.1f s\n", r->max_signals,
+  fprintf(f, "most signals crossed %u, by %llu vehicles, mean time loss %.1f s\n", r->max_signals,
           (unsigned long long)r->sum_max.n,
           gw_trip_summary_mean(&r->sum_max, r->sum_max.time_loss_s));
   fprintf(f, "vehicle-steps       %llu (peak %llu running)\n", (unsigned long long)r->st.veh_steps,
