@@ -44,6 +44,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "compare")) return gw_cmd_compare(argc - 1, argv + 1);
   if (!strcmp(cmd, "signals")) return gw_cmd_signals(argc - 1, argv + 1);
   if (!strcmp(cmd, "field")) return gw_cmd_field(argc - 1, argv + 1);
+  if (!strcmp(cmd, "measures")) return gw_cmd_measures(argc - 1, argv + 1);
   gw_cli_error("unknown command '%s' (try `greenwave --help`)", cmd);
   return 2;
 }

@@ -1,0 +1,220 @@
+/*
+** measures.h -- signal performance measures (ATSPM) from a high-resolution
+** controller event log.
+**
+** Two parts.  The *event log reader* streams a CSV log
+** (SignalID,Timestamp,EventCode,EventParam) through a callback in fixed
+** memory: a 64 KB read buffer and one interned copy of each signal id, so
+** a log of any length is read in the same space.  Rows it cannot use are
+** never fatal and never silently dropped: each is counted under a reason,
+** with the first few line numbers kept for the message.  The *measures
+** engine* is fed the events of one signal in time order and emits one
+** record per completed phase cycle, per detector arrival and per volume bin
+** through a sink, keeping only per-phase totals itself; docs/measures.md
+** defines every number it produces.
+**
+** Times are seconds since 1970-01-01 00:00 of the log's own wall clock: no
+** time zone is applied, so a timestamp and its formatted form round-trip.
+*/
+#ifndef GREENWAVE_MEASURES_H
+#define GREENWAVE_MEASURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "greenwave/gw.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- event log reader --------------------------------------------------- */
+
+/* One event.  `signal` is interned: the same id always has the same
+** pointer, valid until gw_eventlog_close. */
+typedef struct gw_log_event {
+  const char *signal;
+  double t; /* s since the epoch of the log's wall clock */
+  int code; /* Indiana enumeration (GW_EV_* in control.h) */
+  int param;
+  uint64_t line; /* line number in the file, from 1 */
+} gw_log_event;
+
+/* Why a row was not delivered. */
+enum {
+  GW_EVLOG_BAD_COLUMNS,      /* not exactly four fields */
+  GW_EVLOG_BAD_SIGNAL,       /* empty signal id, or longer than 63 bytes */
+  GW_EVLOG_BAD_TIME,         /* timestamp in none of the accepted forms */
+  GW_EVLOG_BAD_CODE,         /* event code not an integer */
+  GW_EVLOG_UNKNOWN_CODE,     /* an integer code outside the known set */
+  GW_EVLOG_BAD_PARAM,        /* parameter not an integer in [0, 2^31) */
+  GW_EVLOG_LONG_LINE,        /* line longer than the reader's line limit */
+  GW_EVLOG_TOO_MANY_SIGNALS, /* more distinct signal ids than GW_EVLOG_MAX_SIGNALS */
+  GW_EVLOG_NREASONS
+};
+
+#define GW_EVLOG_FIRST_LINES 5 /* line numbers kept per reason */
+#define GW_EVLOG_MAX_SIGNALS 4096
+#define GW_EVLOG_MAX_LINE 1024 /* bytes, newline excluded */
+
+typedef struct gw_eventlog_stats {
+  uint64_t lines;     /* lines read, header and blank lines included */
+  uint64_t events;    /* well-formed rows */
+  uint64_t delivered; /* rows that passed the filter and reached the callback */
+  uint64_t bad[GW_EVLOG_NREASONS];
+  uint64_t bad_lines[GW_EVLOG_NREASONS][GW_EVLOG_FIRST_LINES]; /* first lines, 0 = unused */
+  int header;                                                  /* 1 when line 1 was a header */
+} gw_eventlog_stats;
+
+/* Which events reach the callback: signal NULL means every signal; the time
+** range is [from_t, to_t), either bound may be +-INFINITY. */
+typedef struct gw_eventlog_filter {
+  const char *signal;
+  double from_t, to_t;
+} gw_eventlog_filter;
+
+/* Called per delivered event; a non-zero return stops the read and is
+** returned by gw_eventlog_read. */
+typedef int (*gw_eventlog_fn)(void *ud, const gw_log_event *e);
+
+typedef struct gw_eventlog gw_eventlog;
+
+/* Opens `path` for reading ("-" reads standard input).  GW_EIO with a
+** message when it cannot be opened. */
+int gw_eventlog_open(const char *path, gw_eventlog **out, gw_error *err);
+/* Reads to the end (or until fn returns non-zero), delivering events that
+** pass `filter` (NULL: all).  GW_EIO on a read error; malformed rows are not
+** errors, they are counted in the stats. */
+int gw_eventlog_read(gw_eventlog *r, const gw_eventlog_filter *filter, gw_eventlog_fn fn, void *ud,
+                     gw_error *err);
+/* Borrowed until gw_eventlog_close. */
+const gw_eventlog_stats *gw_eventlog_stats_get(const gw_eventlog *r);
+void gw_eventlog_close(gw_eventlog *r);
+
+/* A short description of a GW_EVLOG_* reason; never NULL. */
+const char *gw_eventlog_reason(int reason);
+
+/* Parses a timestamp: "YYYY-MM-DD HH:MM:SS[.f]", the same with 'T' (and an
+** optional 'Z'), or "MM/DD/YYYY HH:MM:SS[.f]" (one-digit month, day and
+** hour allowed, optional AM/PM); surrounding spaces and double quotes are
+** ignored.  GW_EPARSE when it is none of these or out of range. */
+int gw_time_parse(const char *s, size_t len, double *out);
+/* Writes "YYYY-MM-DD HH:MM:SS.f" (0.1 s) into buf (at least 24 bytes). */
+void gw_time_format(double t, char *buf, size_t len);
+
+/* ---- detector map ------------------------------------------------------- */
+
+/* Which phase a detector channel serves.  A detector may serve several
+** phases (one row each). */
+typedef struct gw_detector_link {
+  int detector; /* channel number as logged in events 81/82 */
+  int phase;
+} gw_detector_link;
+
+/* Reads a CSV map "SignalID,Detector,Phase" (header line optional) and
+** keeps the rows of `signal` in *out (free with gw_detector_map_free).  A
+** malformed row is an error naming file, line and what was expected. */
+int gw_detector_map_read(const char *path, const char *signal, gw_detector_link **out, size_t *n,
+                         gw_error *err);
+void gw_detector_map_free(gw_detector_link *links);
+
+/* ---- measures ----------------------------------------------------------- */
+
+#define GW_MEASURES_MAX_PHASE 32 /* phases 1..32 (Greenwave's signal groups) */
+#define GW_MEASURES_MAX_DETECTORS 256
+
+enum { GW_TERM_NONE, GW_TERM_GAP_OUT, GW_TERM_MAX_OUT, GW_TERM_FORCE_OFF };
+enum { GW_STATE_GREEN, GW_STATE_YELLOW, GW_STATE_RED };
+
+/* One completed phase cycle: from a begin green to the next begin green of
+** the same phase. */
+typedef struct gw_cycle {
+  int phase;
+  double start_t;               /* begin green */
+  double green_s;               /* begin green to begin yellow */
+  double yellow_s;              /* begin yellow to end yellow */
+  double cycle_s;               /* begin green to the next begin green */
+  int termination;              /* GW_TERM_*: the last gap out / max out / force off of the green */
+  uint32_t arrivals[3];         /* detector-on events by GW_STATE_* */
+  uint32_t redclear_actuations; /* the part of arrivals[RED] during red clearance */
+  double green_occupancy;       /* share of the green a mapped detector was occupied; -1: none */
+  double red_occupancy;         /* the same over the first red_window_s of red; -1: none */
+  int split_failure;            /* both occupancies >= the threshold */
+} gw_cycle;
+
+/* One detector-on event of a detector mapped to `phase`, inside a cycle. */
+typedef struct gw_arrival {
+  int phase;
+  double t;             /* the event's time */
+  double cycle_start_t; /* begin green of the cycle it falls in */
+  int state;            /* GW_STATE_* of the phase at t */
+} gw_arrival;
+
+typedef struct gw_volume_bin {
+  int phase;
+  double start_t; /* bin start, aligned to a multiple of bin_s since the epoch */
+  double bin_s;
+  uint32_t count; /* detector-on events of the phase's detectors */
+  double vph;     /* count scaled to vehicles per hour */
+} gw_volume_bin;
+
+/* Where records go; any callback may be NULL.  Arrivals are emitted as they
+** happen, so the arrivals of the last, unfinished cycle of a log are
+** emitted although that cycle never is. */
+typedef struct gw_measures_sink {
+  void (*cycle)(void *ud, const gw_cycle *c);
+  void (*arrival)(void *ud, const gw_arrival *a);
+  void (*volume)(void *ud, const gw_volume_bin *b);
+  void *ud;
+} gw_measures_sink;
+
+typedef struct gw_measures_config {
+  const gw_detector_link *detectors; /* copied; may be NULL */
+  size_t ndetectors;                 /* at most GW_MEASURES_MAX_DETECTORS */
+  double bin_s;                      /* volume bin; 0: 900 */
+  double red_window_s;               /* split failure red window; 0: 5 */
+  double fail_threshold;             /* split failure occupancy; 0: 0.79 */
+} gw_measures_config;
+
+/* Totals of one phase over its completed cycles (events counted directly
+** where noted). */
+typedef struct gw_phase_summary {
+  int phase;
+  uint32_t cycles;
+  double green_s, cycle_s;                 /* sums over the cycles */
+  double min_green_s, max_green_s;         /* over the cycles */
+  uint64_t gap_outs, max_outs, force_offs; /* events 4/5/6, all of them */
+  uint32_t terminated[4];                  /* cycles by GW_TERM_* */
+  uint64_t arrivals[3];                    /* by GW_STATE_* */
+  uint64_t redclear_actuations;
+  uint32_t occupancy_cycles; /* cycles with both occupancies measured */
+  uint32_t split_failures;
+  uint64_t detector_ons; /* every detector-on of the phase's detectors, all of them */
+  double aog_pct;        /* 100 * arrivals on green / arrivals; 0 without arrivals */
+  double green_share;    /* green_s / cycle_s */
+  double platoon_ratio;  /* (aog_pct / 100) / green_share; 0 when undefined */
+} gw_phase_summary;
+
+typedef struct gw_measures gw_measures;
+
+/* GW_EINVAL for a detector link outside the limits or a bad parameter. */
+int gw_measures_create(const gw_measures_config *cfg, const gw_measures_sink *sink,
+                       gw_measures **out);
+/* Feeds one event of the signal.  Events must come in time order; an
+** earlier one is counted (gw_measures_out_of_order) and ignored. */
+int gw_measures_feed(gw_measures *m, double t, int code, int param);
+/* Emits the last volume bin and fills the summaries.  Call once at the end. */
+int gw_measures_finish(gw_measures *m);
+/* The phases seen, in phase order, after gw_measures_finish; borrowed until
+** gw_measures_destroy. */
+int gw_measures_summary(const gw_measures *m, const gw_phase_summary **out, size_t *n);
+uint64_t gw_measures_out_of_order(const gw_measures *m);
+/* Events that could not be used: a phase outside 1..GW_MEASURES_MAX_PHASE,
+** or a cycle whose begin yellow is missing from the log. */
+uint64_t gw_measures_ignored(const gw_measures *m);
+void gw_measures_destroy(gw_measures *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
