@@ -266,6 +266,13 @@ int gw_control_create_each(const gw_net *net, gw_field *field, const char *const
 int gw_control_step(gw_control *c);
 void gw_control_destroy(gw_control *c);
 
+/* The detectors the control loop gave to the groups of signal `tls`: up to
+** `max` pairs, det[i] the field's detector index and group[i] the group
+** index; *n gets the number written.  The event log numbers detectors
+** det + 1 and phases group + 1. */
+int gw_control_detectors(const gw_control *c, uint32_t tls, uint32_t max, uint32_t *det,
+                         uint32_t *group, uint32_t *n);
+
 typedef struct gw_control_stats {
   uint64_t steps;
   uint64_t refused;   /* requests the monitors refused */

@@ -35,6 +35,9 @@ static const char usage[] =
     "                   adaptive (parameters: docs/control.md)\n"
     "  --events FILE    write the high-resolution event log (Indiana codes) as CSV:\n"
     "                   SignalID,Timestamp,EventCode,EventParam\n"
+    "  --detector-map FILE  with --controller: write SignalID,Detector,Phase, which\n"
+    "                   detector of the event log serves which phase (for\n"
+    "                   `greenwave measures --detectors`)\n"
     "  --date YYYY-MM-DD  calendar day of simulated time 0 in the event log\n"
     "                   (default 2026-01-05, a Monday)\n"
     "  --trips FILE     write one CSV row per arrived vehicle (SUMO tripinfo fields)\n"
@@ -59,9 +62,10 @@ int gw_cli_parse_num(const char *opt, const char *s, double lo, double hi, doubl
 
 int gw_cli_parse_run_option(gw_run_opts *o, const char *cmd, int argc, char **argv, int *i) {
   const char *a = argv[*i];
-  static const char *const with_value[] = {"--end",        "--step",     "--seed",       "--trips",
-                                           "--additional", "--teleport", "--controller", "--events",
-                                           "--date",       NULL};
+  static const char *const with_value[] = {
+      "--end",      "--step",       "--seed",   "--trips", "--additional",
+      "--teleport", "--controller", "--events", "--date",  "--detector-map",
+      NULL};
   int known = 0;
   for (int k = 0; with_value[k]; k++) known |= !strcmp(a, with_value[k]);
   if (!known) return 1;
@@ -77,6 +81,7 @@ int gw_cli_parse_run_option(gw_run_opts *o, const char *cmd, int argc, char **ar
   if (!strcmp(a, "--trips")) o->trips_path = val;
   if (!strcmp(a, "--controller")) o->controller = val;
   if (!strcmp(a, "--events")) o->events_path = val;
+  if (!strcmp(a, "--detector-map")) o->detmap_path = val;
   if (!strcmp(a, "--date") && (sscanf(val, "%4d-%2d-%2d", &o->y, &o->mo, &o->d) != 3 || o->mo < 1 ||
                                o->mo > 12 || o->d < 1 || o->d > 31)) {
     gw_cli_error("--date: '%s' is not YYYY-MM-DD", val);

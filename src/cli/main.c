@@ -17,6 +17,8 @@ static const char usage[] =
     "  sim SCENARIO.sumocfg   simulate a SUMO scenario and print a summary\n"
     "  compare SCENARIO.sumocfg --controllers a,b,...\n"
     "                         run several signal controllers on the same demand\n"
+    "  measures LOG.csv --signal ID --measure NAME\n"
+    "                         performance measures from a high-resolution event log\n"
     "  signals SCENARIO.sumocfg\n"
     "                         print each signal's groups, conflicts and stages\n"
     "  field sumo SCENARIO.sumocfg --controller NAME\n"

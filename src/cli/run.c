@@ -157,6 +157,31 @@ static int start_coordinated(const char *spec, const gw_scenario *sc, gw_field *
   return rc;
 }
 
+/* SignalID,Detector,Phase for every detector the control loop attached. */
+static int write_detector_map(const char *path, const gw_net *net, const gw_control *ctl) {
+  if (!ctl) {
+    gw_cli_error("--detector-map needs --controller (detectors belong to controlled signals)");
+    return 1;
+  }
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    gw_cli_error("%s: cannot write: %s", path, strerror(errno));
+    return 1;
+  }
+  fputs("SignalID,Detector,Phase\n", f);
+  uint32_t det[512], grp[512], n;
+  for (uint32_t t = 0; t < gw_net_tls_count(net); t++) {
+    gw_control_detectors(ctl, t, 512, det, grp, &n);
+    for (uint32_t i = 0; i < n; i++)
+      fprintf(f, "%s,%u,%u\n", gw_net_tls_id(net, t), det[i] + 1, grp[i] + 1);
+  }
+  if (fclose(f)) {
+    gw_cli_error("%s: write failed", path);
+    return 1;
+  }
+  return 0;
+}
+
 int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
   gw_set_log(log_to_stderr, NULL);
   memset(r, 0, sizeof *r);
@@ -227,6 +252,7 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
       goto out;
     }
   }
+  if (o->detmap_path && write_detector_map(o->detmap_path, sc->net, ctl)) goto out;
   r->load_s = gw_cli_now() - t0;
   gw_progress pr;
   gw_progress_init(&pr, cfg.begin_s, cfg.end_s, o->quiet);

@@ -18,7 +18,7 @@ typedef struct gw_run_opts {
   int nadd;
   double end, step, seed, tele; /* < 0 (end: < -1): the scenario's */
   const char *controller;       /* NULL: the signals' own programs */
-  const char *trips_path, *events_path;
+  const char *trips_path, *events_path, *detmap_path;
   int y, mo, d; /* calendar day of time 0 for events */
   int quiet;
 } gw_run_opts;

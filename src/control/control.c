@@ -277,3 +277,18 @@ int gw_control_step(gw_control *c) {
 }
 
 void gw_control_stats_get(const gw_control *c, gw_control_stats *out) { *out = c->stats; }
+
+int gw_control_detectors(const gw_control *c, uint32_t tls, uint32_t max, uint32_t *det,
+                         uint32_t *group, uint32_t *n) {
+  *n = 0;
+  if (tls >= c->n) return GW_ERANGE;
+  const node *nd = &c->nodes[tls];
+  for (uint32_t g = 0; g < nd->model.ngroups; g++)
+    for (uint32_t k = 0; k < nd->ndet[g]; k++) {
+      if (*n == max) return GW_ERANGE;
+      det[*n] = nd->det[g][k];
+      group[*n] = g;
+      (*n)++;
+    }
+  return GW_OK;
+}
