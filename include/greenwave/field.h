@@ -42,6 +42,11 @@ typedef struct gw_field_ops {
   int (*take_control)(void *impl, uint32_t tls);
   int (*set_state)(void *impl, uint32_t tls, const char *state);
   const char *(*get_state)(void *impl, uint32_t tls);
+  /* Optional bulk reads (NULL when a field has none), for the control loop's
+  ** every-step pass: per-lane vehicle and halted counts, and every
+  ** detector's reading, as arrays borrowed until the next step. */
+  int (*lane_arrays)(void *impl, const uint32_t **vehicles, const uint32_t **halting);
+  int (*detector_array)(void *impl, const gw_detector_reading **readings);
 } gw_field_ops;
 
 struct gw_field {
@@ -71,33 +76,33 @@ void gw_field_from_sim(gw_sim *sim, gw_field *out);
 ** step returns the same error. */
 typedef struct gw_net gw_net;
 typedef struct gw_sumo_options {
-  const char *binary;             /* NULL: "sumo", looked up in PATH */
-  const char *const *additional;  /* NULL-terminated additional files for SUMO, or NULL */
-  const char *tripinfo_path;      /* SUMO's --tripinfo-output; NULL: none */
-  const char *log_path;           /* SUMO's stdout and stderr; NULL: a temporary file,
-                                  ** removed on close */
-  int launch;                     /* 1 (default): start SUMO; 0: connect to one already
-                                  ** listening on 127.0.0.1:port (sumocfg is unused) */
-  int port;                       /* 0 (default): a free port; needed with launch 0 */
-  double connect_timeout_s;       /* how long SUMO may take to accept; default 10 */
-  double reply_timeout_s;         /* the longest wait for one reply; default 60 */
+  const char *binary;            /* NULL: "sumo", looked up in PATH */
+  const char *const *additional; /* NULL-terminated additional files for SUMO, or NULL */
+  const char *tripinfo_path;     /* SUMO's --tripinfo-output; NULL: none */
+  const char *log_path;          /* SUMO's stdout and stderr; NULL: a temporary file,
+                                 ** removed on close */
+  int launch;                    /* 1 (default): start SUMO; 0: connect to one already
+                                 ** listening on 127.0.0.1:port (sumocfg is unused) */
+  int port;                      /* 0 (default): a free port; needed with launch 0 */
+  double connect_timeout_s;      /* how long SUMO may take to accept; default 10 */
+  double reply_timeout_s;        /* the longest wait for one reply; default 60 */
 } gw_sumo_options;
 void gw_sumo_options_defaults(gw_sumo_options *o);
 
 typedef struct gw_sumo_stats {
   uint64_t steps;
-  uint64_t round_trips;           /* messages sent and answered */
+  uint64_t round_trips; /* messages sent and answered */
   uint64_t bytes_sent, bytes_received;
-  double traci_wall_s;            /* time waiting for replies, SUMO's step included */
+  double traci_wall_s; /* time waiting for replies, SUMO's step included */
   /* Sums of SUMO's per-step counts. */
   uint64_t departed, arrived, teleports, collisions;
-  uint64_t veh_steps, peak_running;   /* running: departed minus arrived */
-  uint32_t lanes_read, loops_read;    /* lanes and loops subscribed (those read) */
+  uint64_t veh_steps, peak_running; /* running: departed minus arrived */
+  uint32_t lanes_read, loops_read;  /* lanes and loops subscribed (those read) */
   /* From SUMO's duration log, known after close; negative when not found. */
-  double sumo_duration_s;         /* its simulation loop, TraCI included */
-  double sumo_traci_s;            /* its share spent in TraCI */
-  int exit_status;                /* after close: SUMO's exit code, 128 + signal when
-                                  ** killed, -1 when unknown or not launched */
+  double sumo_duration_s; /* its simulation loop, TraCI included */
+  double sumo_traci_s;    /* its share spent in TraCI */
+  int exit_status;        /* after close: SUMO's exit code, 128 + signal when
+                          ** killed, -1 when unknown or not launched */
 } gw_sumo_stats;
 
 int gw_field_sumo_open(const gw_net *net, const char *sumocfg, const gw_sumo_options *opt,

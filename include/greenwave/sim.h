@@ -100,6 +100,10 @@ uint32_t gw_sim_detector_count(const gw_sim *sim);
 uint32_t gw_sim_detector_lane(const gw_sim *sim, uint32_t det);
 int gw_sim_detector_add(gw_sim *sim, uint32_t lane, double pos_m, uint32_t *det);
 int gw_sim_detector_read(const gw_sim *sim, uint32_t det, gw_detector_reading *out);
+/* All lanes' vehicle and halted counts, and all detectors' readings, as
+** arrays indexed by lane and detector, borrowed until the next step. */
+void gw_sim_lane_arrays(const gw_sim *sim, const uint32_t **vehicles, const uint32_t **halting);
+const gw_detector_reading *gw_sim_detector_readings(const gw_sim *sim);
 
 /* Read access to vehicles, for tests and the dashboard.  `i` ranges over
 ** the demand's trips; a vehicle not in the network returns GW_ENOTFOUND. */

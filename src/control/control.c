@@ -53,10 +53,18 @@ struct gw_control {
   /* Lane counts read once per step, however many groups share a lane. */
   double *lane_veh, *lane_halt;
   uint64_t *lane_stamp;
+  /* Bulk arrays of the field for the current step, when it offers them. */
+  const uint32_t *lane_n, *lane_h;
+  const gw_detector_reading *det_read;
   gw_control_stats stats;
 };
 
 static void lane_counts(gw_control *c, uint32_t lane, double *v, double *h) {
+  if (c->lane_n) { /* the field's arrays, fetched once for this step */
+    *v = c->lane_n[lane];
+    *h = c->lane_h[lane];
+    return;
+  }
   uint64_t stamp = c->stats.steps + 1;
   if (c->lane_stamp[lane] != stamp) {
     c->lane_stamp[lane] = stamp;
@@ -203,7 +211,10 @@ static void read_field(gw_control *c, uint32_t i, double t) {
     nd->gap[g] = 1e9;
     for (uint32_t k = 0; k < nd->ndet[g]; k++) {
       gw_detector_reading r;
-      if (ops->detector(impl, nd->det[g][k], &r)) continue;
+      if (c->det_read)
+        r = c->det_read[nd->det[g][k]];
+      else if (ops->detector(impl, nd->det[g][k], &r))
+        continue;
       nd->arrivals[g] += r.count;
       if (r.occupancy > nd->occupancy[g]) nd->occupancy[g] = r.occupancy;
       double gap = r.last_occupied_t < 0 ? 1e9 : t - r.last_occupied_t;
@@ -234,6 +245,11 @@ int gw_control_step(gw_control *c) {
   double w0 = now_s();
   double t = c->field->ops->time(c->field->impl);
   const gw_field_ops *ops = c->field->ops;
+  c->lane_n = c->lane_h = NULL;
+  c->det_read = NULL;
+  if (ops->lane_arrays && ops->lane_arrays(c->field->impl, &c->lane_n, &c->lane_h))
+    c->lane_n = c->lane_h = NULL;
+  if (ops->detector_array && ops->detector_array(c->field->impl, &c->det_read)) c->det_read = NULL;
   for (uint32_t i = 0; i < c->n; i++) {
     node *nd = &c->nodes[i];
     /* The field must show what was sent. */
@@ -267,8 +283,11 @@ int gw_control_step(gw_control *c) {
     if (stage != st.target && gw_monitor_request(nd->mon, stage, t) == GW_ERANGE)
       c->stats.refused++;
     const char *s = gw_monitor_step(nd->mon, t);
-    memcpy(nd->sent, s, nd->model.nlinks + 1);
-    ops->set_state(c->field->impl, i, s);
+    /* The field keeps a state until told otherwise: send changes only. */
+    if (memcmp(nd->sent, s, nd->model.nlinks) != 0) {
+      memcpy(nd->sent, s, nd->model.nlinks + 1);
+      ops->set_state(c->field->impl, i, s);
+    }
   }
   c->stats.steps++;
   c->last_t = t;

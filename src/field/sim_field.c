@@ -33,9 +33,18 @@ static int f_set(void *impl, uint32_t tls, const char *state) {
 }
 static const char *f_get(void *impl, uint32_t tls) { return gw_sim_signal_state(impl, tls); }
 
+static int f_lane_arrays(void *impl, const uint32_t **vehicles, const uint32_t **halting) {
+  gw_sim_lane_arrays(impl, vehicles, halting);
+  return GW_OK;
+}
+static int f_detector_array(void *impl, const gw_detector_reading **readings) {
+  *readings = gw_sim_detector_readings(impl);
+  return GW_OK;
+}
+
 static const gw_field_ops sim_ops = {"sim",           f_time,     f_lane_counts,  f_detector_count,
                                      f_detector_lane, f_detector, f_add_detector, f_take,
-                                     f_set,           f_get};
+                                     f_set,           f_get,      f_lane_arrays,  f_detector_array};
 
 void gw_field_from_sim(gw_sim *sim, gw_field *out) {
   out->ops = &sim_ops;

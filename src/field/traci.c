@@ -933,7 +933,8 @@ static const char *f_get(void *impl, uint32_t tls) {
 
 static const gw_field_ops sumo_ops = {"sumo",          f_time,     f_lane_counts, f_detector_count,
                                       f_detector_lane, f_detector, NULL,          f_take,
-                                      f_set,           f_get};
+                                      f_set,           f_get,      NULL,          NULL};
+
 /* ---- starting, connecting, subscribing ---------------------------------- */
 
 void gw_sumo_options_defaults(gw_sumo_options *o) {

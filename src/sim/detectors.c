@@ -21,6 +21,9 @@ static int push(gw_sim *sim, uint32_t lane, double pos) {
     det_rt *d = gw__realloc(sim->det, cap * sizeof *d);
     if (!d) return GW_ENOMEM;
     sim->det = d;
+    gw_detector_reading *r = gw__realloc(sim->det_read, cap * sizeof *r);
+    if (!r) return GW_ENOMEM;
+    sim->det_read = r;
     sim->det_cap = cap;
   }
   det_rt *d = &sim->det[sim->ndet];
@@ -29,6 +32,8 @@ static int push(gw_sim *sim, uint32_t lane, double pos) {
   d->pos = pos;
   d->last_occ_t = -1;
   d->next = sim->lane_det[lane];
+  memset(&sim->det_read[sim->ndet], 0, sizeof *sim->det_read);
+  sim->det_read[sim->ndet].last_occupied_t = -1;
   sim->lane_det[lane] = sim->ndet++;
   return GW_OK;
 }
@@ -71,8 +76,20 @@ void gw__detectors_end_step(gw_sim *sim) {
     det_rt *d = &sim->det[i];
     if (d->occ > 1) d->occ = 1;
     if (d->occ > 0 || d->count) d->last_occ_t = sim->t + sim->cfg.step_s;
+    gw_detector_reading *r = &sim->det_read[i];
+    r->count = d->count;
+    r->occupancy = d->occ;
+    r->occupied = d->occ > 0;
+    r->last_occupied_t = d->last_occ_t;
   }
 }
+
+void gw_sim_lane_arrays(const gw_sim *sim, const uint32_t **vehicles, const uint32_t **halting) {
+  *vehicles = sim->lane_n;
+  *halting = sim->lane_halt;
+}
+
+const gw_detector_reading *gw_sim_detector_readings(const gw_sim *sim) { return sim->det_read; }
 
 uint32_t gw_sim_detector_count(const gw_sim *sim) { return sim->ndet; }
 
@@ -102,7 +119,7 @@ int gw_sim_detector_read(const gw_sim *sim, uint32_t det, gw_detector_reading *o
 
 int gw_sim_lane_counts(const gw_sim *sim, uint32_t lane, uint32_t *vehicles, uint32_t *halting) {
   if (lane >= sim->net->lanes.n) return GW_ERANGE;
-  *vehicles = sim->lanes[lane].n;
+  *vehicles = sim->lane_n[lane];
   *halting = sim->lane_halt[lane];
   return GW_OK;
 }

@@ -44,6 +44,7 @@ int gw__lane_insert(gw_sim *sim, uint32_t lane, uint32_t vi) {
   memmove(L->v + k + 1, L->v + k, (L->n + L->in_n - k) * sizeof *L->v);
   L->v[k] = vi;
   L->n++;
+  sim->lane_n[lane]++;
   sim->lane_halt[lane] += sim->veh[vi].halted;
   return GW_OK;
 }
@@ -54,6 +55,7 @@ void gw__lane_remove(gw_sim *sim, uint32_t lane, uint32_t vi) {
     if (L->v[k] != vi) continue;
     memmove(L->v + k, L->v + k + 1, (L->n + L->in_n - k - 1) * sizeof *L->v);
     L->n--;
+    sim->lane_n[lane]--;
     sim->lane_halt[lane] -= sim->veh[vi].halted;
     return;
   }

@@ -74,9 +74,10 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
   sim->touched = gw__calloc(net->links.n + 1, sizeof *sim->touched);
   sim->edge_failed = gw__calloc(net->edges.n + 1, sizeof *sim->edge_failed);
   sim->lane_halt = gw__calloc(net->lanes.n + 1, sizeof *sim->lane_halt);
-  if (!sim->edge_failed || !sim->lane_halt || !sim->veh || !sim->pending || !sim->lanes ||
-      !sim->moved || !sim->link_head || !sim->link_busy || !sim->touched || gw__signals_init(sim) ||
-      gw__detectors_init(sim)) {
+  sim->lane_n = gw__calloc(net->lanes.n + 1, sizeof *sim->lane_n);
+  if (!sim->edge_failed || !sim->lane_halt || !sim->lane_n || !sim->veh || !sim->pending ||
+      !sim->lanes || !sim->moved || !sim->link_head || !sim->link_busy || !sim->touched ||
+      gw__signals_init(sim) || gw__detectors_init(sim)) {
     gw_sim_destroy(sim);
     return GW_ENOMEM;
   }
@@ -122,6 +123,7 @@ void gw_sim_destroy(gw_sim *sim) {
   gw__free(sim->touched);
   gw__free(sim->edge_failed);
   gw__free(sim->lane_halt);
+  gw__free(sim->lane_n);
   gw__free(sim->in_off);
   gw__free(sim->in_links);
   gw__free(sim->appr);
@@ -129,6 +131,7 @@ void gw_sim_destroy(gw_sim *sim) {
     for (uint32_t t = 0; t < sim->net->tls.n; t++) gw__free(sim->tls[t].ext);
   gw__free(sim->tls);
   gw__free(sim->det);
+  gw__free(sim->det_read);
   gw__free(sim->lane_det);
   gw__free(sim);
 }
@@ -516,6 +519,7 @@ static void move(gw_sim *sim) {
       if (v->halted) sim->lane_halt[l]++;
     }
     L->n = keep;
+    sim->lane_n[l] = keep;
   }
   for (uint32_t i = 0; i < ntx; i++) gw__lane_insert(sim, tx[i].lane, tx[i].veh);
   /* Collisions: a follower whose front passed its leader's back. */

@@ -108,14 +108,16 @@ struct gw_sim {
   uint32_t *touched;
   uint32_t touched_n;
   uint32_t *in_off, *in_links; /* per normal lane: links that lead into it */
+  uint32_t *lane_n;            /* per lane: vehicles on it (mirror of lanes[l].n) */
   uint32_t *lane_halt;         /* per lane: vehicles below 0.1 m/s, kept exact at step end */
   det_rt *det;
+  gw_detector_reading *det_read; /* readings of the last step, per detector */
   uint32_t ndet, det_cap;
   uint32_t *lane_det; /* per lane: first loop on it, or GW_NONE */
   uint64_t *edge_failed;
   double max_stuck;
-      /* longest standstill seen by move() this step (s) */ /* per edge: 1 + step of the last failed
-                                                               insertion */
+  /* longest standstill seen by move() this step (s) */ /* per edge: 1 + step of the last failed
+                                                           insertion */
   tls_rt *tls;
   gw_sim_stats stats;
   gw_trip_fn on_trip;
