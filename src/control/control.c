@@ -210,17 +210,18 @@ static void read_field(gw_control *c, uint32_t i, double t) {
     nd->arrivals[g] = nd->occupancy[g] = 0;
     nd->gap[g] = 1e9;
     for (uint32_t k = 0; k < nd->ndet[g]; k++) {
-      gw_detector_reading r;
+      gw_detector_reading tmp;
+      const gw_detector_reading *r = &tmp;
       if (c->det_read)
-        r = c->det_read[nd->det[g][k]];
-      else if (ops->detector(impl, nd->det[g][k], &r))
+        r = &c->det_read[nd->det[g][k]];
+      else if (ops->detector(impl, nd->det[g][k], &tmp))
         continue;
-      nd->arrivals[g] += r.count;
-      if (r.occupancy > nd->occupancy[g]) nd->occupancy[g] = r.occupancy;
-      double gap = r.last_occupied_t < 0 ? 1e9 : t - r.last_occupied_t;
+      nd->arrivals[g] += r->count;
+      if (r->occupancy > nd->occupancy[g]) nd->occupancy[g] = r->occupancy;
+      double gap = r->last_occupied_t < 0 ? 1e9 : t - r->last_occupied_t;
       if (gap < 0) gap = 0;
       if (gap < nd->gap[g]) nd->gap[g] = gap;
-      uint8_t on = r.occupancy > 0;
+      uint8_t on = r->occupancy > 0;
       if (on != nd->det_on[g][k]) {
         emit(c, i, t, on ? GW_EV_DETECTOR_ON : GW_EV_DETECTOR_OFF, (int)nd->det[g][k] + 1);
         nd->det_on[g][k] = on;
