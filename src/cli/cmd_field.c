@@ -102,32 +102,12 @@ static int on_tripinfo(void *ud, gw_xml *x, const char *name, const char **at) {
   return 0;
 }
 
-/* Signals crossed by each trip's route (edges ending at a signalised
-** junction), as `sim` counts them. */
-static uint32_t *count_signals(const gw_scenario *sc, uint32_t *max_signals) {
-  uint32_t n = gw_demand_trip_count(sc->demand);
-  uint32_t *nsig = calloc(n + 1, sizeof *nsig);
-  if (!nsig) return NULL;
-  *max_signals = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    const gw_trip *tr = gw_demand_trip(sc->demand, i);
-    uint32_t k = 0;
-    for (uint32_t e = 0; e < tr->route_n; e++) {
-      uint32_t j = sc->net->edges.a[tr->route[e]].to;
-      if (j != GW_NONE && sc->net->junctions.a[j].tls != GW_NONE) k++;
-    }
-    nsig[i] = k;
-    if (k > *max_signals) *max_signals = k;
-  }
-  return nsig;
-}
-
 static int read_tripinfo(const char *path, const gw_scenario *sc, gw_run_result *r) {
   tripinfo_ctx c;
   memset(&c, 0, sizeof c);
   c.sum = &r->sum;
   c.sum_max = &r->sum_max;
-  uint32_t *nsig = count_signals(sc, &c.max_signals);
+  uint32_t *nsig = gw_cli_signals_per_trip(sc, &c.max_signals);
   int rc = nsig ? 0 : -1;
   c.nsig = nsig;
   uint32_t n = gw_demand_trip_count(sc->demand);
@@ -147,12 +127,6 @@ static int read_tripinfo(const char *path, const gw_scenario *sc, gw_run_result 
 
 /* ---- the run ------------------------------------------------------------- */
 
-static void log_to_stderr(void *ud, int level, const char *msg) {
-  (void)ud;
-  if (level <= GW_LOG_WARN)
-    fprintf(stderr, "greenwave: %s: %s\n", level <= GW_LOG_ERROR ? "error" : "warning", msg);
-}
-
 static int file_exists(const char *path) {
   struct stat st;
   return !stat(path, &st) && S_ISREG(st.st_mode);
@@ -167,7 +141,7 @@ static int run(const field_opts *fo, field_run *out) {
   const gw_run_opts *o = &fo->run;
   gw_run_result *r = &out->r;
   memset(out, 0, sizeof *out);
-  gw_set_log(log_to_stderr, NULL);
+  gw_set_log(gw_cli_log_to_stderr, NULL);
   double t0 = gw_cli_now();
   if (!getenv("SUMO_HOME") && !access("/usr/share/sumo/data/xsd", R_OK))
     setenv("SUMO_HOME", "/usr/share/sumo", 0);

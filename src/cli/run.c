@@ -68,7 +68,7 @@ void gw_run_opts_init(gw_run_opts *o) {
   o->d = 5;
 }
 
-static void log_to_stderr(void *ud, int level, const char *msg) {
+void gw_cli_log_to_stderr(void *ud, int level, const char *msg) {
   (void)ud;
   if (level <= GW_LOG_WARN)
     fprintf(stderr, "greenwave: %s: %s\n", level <= GW_LOG_ERROR ? "error" : "warning", msg);
@@ -80,11 +80,11 @@ static long peak_rss_kb(void) {
   return ru.ru_maxrss;
 }
 
-/* Signals crossed by each trip's route (edges ending at a signalised junction). */
-static int count_signals(const gw_scenario *sc, run_ctx *ctx) {
+uint32_t *gw_cli_signals_per_trip(const gw_scenario *sc, uint32_t *max_signals) {
   uint32_t n = gw_demand_trip_count(sc->demand);
-  ctx->nsig = calloc(n + 1, sizeof *ctx->nsig);
-  if (!ctx->nsig) return -1;
+  uint32_t *nsig = calloc(n + 1, sizeof *nsig);
+  if (!nsig) return NULL;
+  *max_signals = 0;
   for (uint32_t i = 0; i < n; i++) {
     const gw_trip *tr = gw_demand_trip(sc->demand, i);
     uint32_t k = 0;
@@ -92,10 +92,10 @@ static int count_signals(const gw_scenario *sc, run_ctx *ctx) {
       uint32_t j = sc->net->edges.a[tr->route[e]].to;
       if (j != GW_NONE && sc->net->junctions.a[j].tls != GW_NONE) k++;
     }
-    ctx->nsig[i] = k;
-    if (k > ctx->max_signals) ctx->max_signals = k;
+    nsig[i] = k;
+    if (k > *max_signals) *max_signals = k;
   }
-  return 0;
+  return nsig;
 }
 
 /* "coordinated[:cycle=S,base=fixed|adaptive]": a green-wave plan from the
@@ -183,7 +183,7 @@ static int write_detector_map(const char *path, const gw_net *net, const gw_cont
 }
 
 int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
-  gw_set_log(log_to_stderr, NULL);
+  gw_set_log(gw_cli_log_to_stderr, NULL);
   memset(r, 0, sizeof *r);
   double t0 = gw_cli_now();
   gw_error err = {0, {0}};
@@ -206,7 +206,7 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
       gw_cli_error("%s", err.msg);
       goto out;
     }
-  if (count_signals(sc, &ctx)) {
+  if (!(ctx.nsig = gw_cli_signals_per_trip(sc, &ctx.max_signals))) {
     gw_cli_error("out of memory");
     goto out;
   }

@@ -36,6 +36,13 @@ typedef struct gw_run_result {
 } gw_run_result;
 
 void gw_run_opts_init(gw_run_opts *o);
+/* Per trip of the scenario's demand, the signals its route crosses (edges
+** ending at a signalised junction); *max_signals the largest.  Free with
+** free(); NULL when out of memory. */
+struct gw_scenario;
+uint32_t *gw_cli_signals_per_trip(const struct gw_scenario *sc, uint32_t *max_signals);
+/* The log hook the CLI installs: warnings and errors on stderr. */
+void gw_cli_log_to_stderr(void *ud, int level, const char *msg);
 /* 0 on success; 1 with a message on stderr otherwise. */
 int gw_cli_run(const gw_run_opts *o, gw_run_result *r);
 void gw_cli_print_json(FILE *f, const gw_run_opts *o, const gw_run_result *r);
