@@ -30,9 +30,9 @@
 
 int gw__lane_insert(gw_sim *sim, uint32_t lane, uint32_t vi) {
   lane_rt *L = &sim->lanes[lane];
-  if (L->n + L->in_n + 1 > L->cap) {
+  if (L->n + 1 > L->cap) {
     uint32_t cap = L->cap ? L->cap * 2 : 8;
-    while (cap < L->n + L->in_n + 1) cap *= 2;
+    while (cap < L->n + 1) cap *= 2;
     uint32_t *p = gw__realloc(L->v, cap * sizeof *p);
     if (!p) return GW_ENOMEM;
     L->v = p;
@@ -41,7 +41,7 @@ int gw__lane_insert(gw_sim *sim, uint32_t lane, uint32_t vi) {
   double pos = sim->veh[vi].pos;
   uint32_t k = L->n;
   while (k > 0 && sim->veh[L->v[k - 1]].pos < pos) k--;
-  memmove(L->v + k + 1, L->v + k, (L->n + L->in_n - k) * sizeof *L->v);
+  memmove(L->v + k + 1, L->v + k, (L->n - k) * sizeof *L->v);
   L->v[k] = vi;
   L->n++;
   sim->lane_n[lane]++;
@@ -53,7 +53,7 @@ void gw__lane_remove(gw_sim *sim, uint32_t lane, uint32_t vi) {
   lane_rt *L = &sim->lanes[lane];
   for (uint32_t k = 0; k < L->n; k++) {
     if (L->v[k] != vi) continue;
-    memmove(L->v + k, L->v + k + 1, (L->n + L->in_n - k - 1) * sizeof *L->v);
+    memmove(L->v + k, L->v + k + 1, (L->n - k - 1) * sizeof *L->v);
     L->n--;
     sim->lane_n[lane]--;
     sim->lane_halt[lane] -= sim->veh[vi].halted;

@@ -68,7 +68,7 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
   sim->pending = gw__calloc(64, sizeof *sim->pending);
   sim->pend_cap = 64;
   sim->lanes = gw__calloc(net->lanes.n + 1, sizeof *sim->lanes);
-  sim->moved = gw__calloc(sim->nveh + 1, 2 * sizeof *sim->moved);
+  sim->tx = gw__calloc(sim->nveh + 1, sizeof *sim->tx);
   sim->link_head = gw__malloc((net->links.n + 1) * sizeof *sim->link_head);
   sim->link_busy = gw__calloc(net->links.n + 1, sizeof *sim->link_busy);
   sim->touched = gw__calloc(net->links.n + 1, sizeof *sim->touched);
@@ -76,7 +76,7 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
   sim->lane_halt = gw__calloc(net->lanes.n + 1, sizeof *sim->lane_halt);
   sim->lane_n = gw__calloc(net->lanes.n + 1, sizeof *sim->lane_n);
   if (!sim->edge_failed || !sim->lane_halt || !sim->lane_n || !sim->veh || !sim->pending ||
-      !sim->lanes || !sim->moved || !sim->link_head || !sim->link_busy || !sim->touched ||
+      !sim->lanes || !sim->tx || !sim->link_head || !sim->link_busy || !sim->touched ||
       gw__signals_init(sim) || gw__detectors_init(sim)) {
     gw_sim_destroy(sim);
     return GW_ENOMEM;
@@ -117,7 +117,7 @@ void gw_sim_destroy(gw_sim *sim) {
   gw__free(sim->lanes);
   gw__free(sim->veh);
   gw__free(sim->pending);
-  gw__free(sim->moved);
+  gw__free(sim->tx);
   gw__free(sim->link_head);
   gw__free(sim->link_busy);
   gw__free(sim->touched);
@@ -449,14 +449,10 @@ static int advance_lane(gw_sim *sim, uint32_t vi) {
   return 1;
 }
 
-typedef struct transfer {
-  uint32_t veh, lane;
-} transfer;
-
 static void move(gw_sim *sim) {
   const gw_net *net = sim->net;
   const double dt = sim->cfg.step_s;
-  transfer *tx = (transfer *)sim->moved;
+  transfer *tx = sim->tx;
   uint32_t ntx = 0;
   memset(sim->lane_halt, 0, net->lanes.n * sizeof *sim->lane_halt);
   for (uint32_t l = 0; l < net->lanes.n; l++) {

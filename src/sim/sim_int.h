@@ -60,8 +60,12 @@ typedef struct gw_veh {
 typedef struct lane_rt {
   uint32_t *v; /* vehicle indices, front first */
   uint32_t n, cap;
-  uint32_t in_n; /* vehicles entering this step (appended past n) */
 } lane_rt;
+
+/* A vehicle that crossed onto another lane during move(). */
+typedef struct transfer {
+  uint32_t veh, lane;
+} transfer;
 
 /* A registered approach to a link: the vehicle will pass this step window. */
 typedef struct approach {
@@ -99,7 +103,7 @@ struct gw_sim {
   uint32_t *pending;  /* trips due but not inserted, FIFO by departure */
   uint32_t pend_head, pend_n, pend_cap;
   lane_rt *lanes;
-  uint32_t *moved; /* lanes touched this step */
+  struct transfer *tx; /* move(): vehicles crossing onto another lane, one slot each */
   /* Approaches, rebuilt every step. */
   uint32_t *link_head; /* per link, first approach or GW_NONE */
   uint32_t *link_busy; /* per link: vehicles on its internal lanes */
