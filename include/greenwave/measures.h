@@ -214,6 +214,67 @@ uint64_t gw_measures_out_of_order(const gw_measures *m);
 uint64_t gw_measures_ignored(const gw_measures *m);
 void gw_measures_destroy(gw_measures *m);
 
+/* ---- detector health ---------------------------------------------------- */
+
+/* What a health finding says about a detector; docs/measures.md defines
+** each. */
+enum {
+  GW_HEALTH_STUCK_ON,    /* on without interruption for longer than stuck_on_s */
+  GW_HEALTH_NO_ACTIVITY, /* off and silent for longer than no_activity_s while others counted */
+  GW_HEALTH_CHATTER,     /* more than chatter_count short pulses per chatter window */
+  GW_HEALTH_LOW_VOLUME,  /* count below low_ratio x the median of its phase's other detectors */
+  GW_HEALTH_HIGH_VOLUME, /* count above high_ratio x that median */
+  GW_HEALTH_NKINDS
+};
+
+/* One finding.  `value` depends on the kind: seconds on (stuck on),
+** seconds silent (no activity), short pulses (chatter), count / median of
+** the other detectors of the phase (volume). */
+typedef struct gw_health_finding {
+  const char *signal; /* the config's signal pointer, borrowed */
+  int detector;       /* channel number as logged */
+  int phase;          /* the phase compared against (volume kinds); 0 otherwise */
+  int kind;           /* GW_HEALTH_* */
+  double start_t, end_t;
+  double value;
+} gw_health_finding;
+
+/* Called once per finding, as soon as its end is known. */
+typedef void (*gw_health_fn)(void *ud, const gw_health_finding *f);
+
+/* Thresholds; a zero field takes the default given after it. */
+typedef struct gw_health_config {
+  const char *signal;                /* copied into findings as is; may be NULL */
+  const gw_detector_link *detectors; /* copied; may be NULL (no volume check) */
+  size_t ndetectors;                 /* at most GW_MEASURES_MAX_DETECTORS */
+  double stuck_on_s;                 /* 0: 600 */
+  double no_activity_s;              /* 0: 1800 */
+  double chatter_min_s;              /* a pulse or gap this short is short; 0: 0.1 */
+  uint32_t chatter_count;            /* more short pulses than this per window; 0: 30 */
+  double chatter_window_s;           /* clock-aligned window; 0: 300 */
+  double low_ratio, high_ratio;      /* 0: 0.2 and 5 */
+} gw_health_config;
+
+typedef struct gw_health gw_health;
+
+/* GW_EINVAL for a bad threshold (negative, low_ratio >= high_ratio) or a
+** detector link outside the limits. */
+int gw_health_create(const gw_health_config *cfg, gw_health_fn fn, void *ud, gw_health **out);
+/* Feeds one event of the signal; only 81 and 82 are looked at, but every
+** event widens the observed range (first to last event fed).  Events must
+** come in time order; an earlier one is counted and ignored. */
+int gw_health_feed(gw_health *h, double t, int code, int param);
+/* Reports what is still open at the end of the range and the volume
+** checks.  Call once at the end; GW_ESTATE on a second call. */
+int gw_health_finish(gw_health *h);
+uint64_t gw_health_out_of_order(const gw_health *h);
+/* Detector events of channels beyond the first GW_MEASURES_MAX_DETECTORS. */
+uint64_t gw_health_ignored(const gw_health *h);
+void gw_health_destroy(gw_health *h);
+/* "stuck_on", "no_activity", "chatter", "low_volume", "high_volume"; never
+** NULL. */
+const char *gw_health_kind_name(int kind);
+
 #ifdef __cplusplus
 }
 #endif

@@ -90,6 +90,11 @@ uint32_t gw_sim_signal_phase(const gw_sim *sim, uint32_t tls);
 int gw_sim_signal_take(gw_sim *sim, uint32_t tls);
 int gw_sim_signal_set(gw_sim *sim, uint32_t tls, const char *state);
 
+/* Blocks `lane` from pos_m to its end during [from_s, until_s), as an
+** incident or works would: vehicles stop before the block and change to a
+** neighbouring lane to pass it.  At most 64 blocks per simulation. */
+int gw_sim_block_lane(gw_sim *sim, uint32_t lane, double pos_m, double from_s, double until_s);
+
 /* Vehicles on a lane now, and those below 0.1 m/s. */
 int gw_sim_lane_counts(const gw_sim *sim, uint32_t lane, uint32_t *vehicles, uint32_t *halting);
 

@@ -256,6 +256,11 @@ static double change_speed(gw_sim *sim, uint32_t vi, uint32_t to) {
   } else if (!upstream_ok(sim, v, to)) {
     return -1;
   }
+  /* Never into a blocked stretch, nor into a lane blocked within reach ahead. */
+  if (sim->nblocks) {
+    const lane_block *b = gw__lane_block(sim, to);
+    if (b && b->pos - v->pos < 150) return -1;
+  }
   /* Look ahead with the link this lane would take. */
   uint32_t save_lane = v->lane, save_link = v->link;
   v->lane = to;
@@ -378,6 +383,14 @@ static void consider(gw_sim *sim, uint32_t vi, uint32_t k) {
   const gw_edge *e = &net->edges.a[ln->edge];
   if (e->nlanes < 2 || ln->internal) return;
   uint32_t idx = ln->index, want = v->want_cur;
+  /* A blocked lane ahead is left like a lane that does not lead on; if no
+  ** wanted lane remains, any neighbour will do. */
+  const lane_block *blk = sim->nblocks ? gw__lane_block(sim, v->lane) : NULL;
+  if (blk && v->pos > blk->pos) blk = NULL; /* already past it */
+  if (blk) {
+    want &= ~(1u << idx);
+    if (!want) want = ((e->nlanes >= 32 ? 0xffffffffu : (1u << e->nlanes) - 1)) & ~(1u << idx);
+  }
   if (!(want & (1u << idx))) { /* strategic */
     int dir = 0;
     for (uint32_t d = 1; d < e->nlanes && !dir; d++) {
@@ -393,8 +406,10 @@ static void consider(gw_sim *sim, uint32_t vi, uint32_t k) {
       return;
     }
     if (try_swap(sim, vi, to)) return;
-    /* Others are asked to make room only once the lane end draws near. */
-    if (net->lanes.a[v->lane].length_m - v->pos < COOP_DISTANCE_M) ask_cooperation(sim, vi, to);
+    /* Others are asked to make room only once the lane end (or the block)
+    ** draws near. */
+    double left = (blk ? blk->pos : net->lanes.a[v->lane].length_m) - v->pos;
+    if (left < COOP_DISTANCE_M) ask_cooperation(sim, vi, to);
     return;
   }
   double vmax = gw__vmax_on(sim, v, v->lane);

@@ -272,6 +272,13 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
   /* Walk lanes ahead: stop lines, lane ends and (when first on the lane)
   ** leaders further on. */
   double dist = net->lanes.a[v->lane].length_m - v->pos;
+  if (sim->nblocks) { /* a blocked lane ahead: stop before the block */
+    const lane_block *b = gw__lane_block(sim, v->lane);
+    if (b && v->pos <= b->pos) {
+      double s = gw__cf_stop_speed(b->pos - v->pos, v->decel, dt, dt);
+      if (s < vsafe) vsafe = s;
+    }
+  }
   uint32_t cur = v->lane, link = v->link, ri = v->ri;
   int via_i = v->via_i, first = 1, leader_found = idx > 0;
   while (dist < look || first) {
@@ -346,6 +353,13 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
                                             v->decel, ld->decel, dt, v->tau, vnext_max);
       if (s < vsafe) vsafe = s;
       leader_found = 1;
+    }
+    if (sim->nblocks) {
+      const lane_block *b = gw__lane_block(sim, cur);
+      if (b) {
+        double s = gw__cf_stop_speed(dist + b->pos, v->decel, dt, dt);
+        if (s < vsafe) vsafe = s;
+      }
     }
     dist += net->lanes.a[cur].length_m;
   }
@@ -772,4 +786,16 @@ int gw_sim_step(gw_sim *sim) {
   sim->step++;
   sim->t = sim->cfg.begin_s + (double)sim->step * sim->cfg.step_s;
   return rc;
+}
+
+int gw_sim_block_lane(gw_sim *sim, uint32_t lane, double pos_m, double from_s, double until_s) {
+  if (lane >= sim->net->lanes.n || !(until_s > from_s)) return GW_ERANGE;
+  if (!(pos_m >= 0 && pos_m <= sim->net->lanes.a[lane].length_m)) return GW_ERANGE;
+  if (sim->nblocks == sizeof sim->blocks / sizeof *sim->blocks) return GW_ENOMEM;
+  lane_block *b = &sim->blocks[sim->nblocks++];
+  b->lane = lane;
+  b->pos = pos_m;
+  b->from_t = from_s;
+  b->until_t = until_s;
+  return GW_OK;
 }

@@ -62,6 +62,12 @@ typedef struct lane_rt {
   uint32_t n, cap;
 } lane_rt;
 
+/* A lane blocked for a while (incident, works), from `pos` to its end. */
+typedef struct lane_block {
+  uint32_t lane;
+  double pos, from_t, until_t;
+} lane_block;
+
 /* A vehicle that crossed onto another lane during move(). */
 typedef struct transfer {
   uint32_t veh, lane;
@@ -112,8 +118,10 @@ struct gw_sim {
   uint32_t *touched;
   uint32_t touched_n;
   uint32_t *in_off, *in_links; /* per normal lane: links that lead into it */
-  uint32_t *lane_n;            /* per lane: vehicles on it (mirror of lanes[l].n) */
-  uint32_t *lane_halt;         /* per lane: vehicles below 0.1 m/s, kept exact at step end */
+  lane_block blocks[64];
+  uint32_t nblocks;
+  uint32_t *lane_n;    /* per lane: vehicles on it (mirror of lanes[l].n) */
+  uint32_t *lane_halt; /* per lane: vehicles below 0.1 m/s, kept exact at step end */
   det_rt *det;
   gw_detector_reading *det_read; /* readings of the last step, per detector */
   uint32_t ndet, det_cap;
@@ -141,6 +149,15 @@ void gw__detectors_begin_step(gw_sim *sim);
 ** coordinates, before any lane change). */
 void gw__detectors_pass(gw_sim *sim, uint32_t lane, double p0, double p1, double len);
 void gw__detectors_end_step(gw_sim *sim);
+
+/* The block active now on `lane`, or NULL. */
+static inline const lane_block *gw__lane_block(const gw_sim *sim, uint32_t lane) {
+  for (uint32_t i = 0; i < sim->nblocks; i++) {
+    const lane_block *b = &sim->blocks[i];
+    if (b->lane == lane && sim->t >= b->from_t && sim->t < b->until_t) return b;
+  }
+  return NULL;
+}
 
 /* lanes.c */
 void gw__lanes_update_wants(gw_sim *sim, gw_veh *v);

@@ -34,17 +34,17 @@
 #define GRID_NET GW_SCENARIOS "/grid4x4/grid4x4.net.xml"
 
 /* An exact passenger car: no dawdling, no speed spread. */
-#define VTYPE_EXACT                                                                           \
+#define VTYPE_EXACT                                                                            \
   "  <vType id=\"exact\" length=\"5\" minGap=\"2.5\" accel=\"2.6\" decel=\"4.5\" sigma=\"0\" " \
   "tau=\"1\" speedFactor=\"1\" speedDev=\"0\"/>\n"
 
 /* ---- building scenarios ------------------------------------------------- */
 
 typedef struct road {
-  double l1, li, l2;    /* lengths of e1, the internal lane, e2 */
-  int tls;              /* 1: J1 is a traffic light running `phases` */
+  double l1, li, l2; /* lengths of e1, the internal lane, e2 */
+  int tls;           /* 1: J1 is a traffic light running `phases` */
   double offset;
-  const char *phases;   /* <phase> elements */
+  const char *phases; /* <phase> elements */
 } road;
 
 static char g_dir[64];
@@ -70,28 +70,34 @@ static void write_road(const road *r) {
     snprintf(conn_tl, sizeof conn_tl, " tl=\"J1\" linkIndex=\"0\"");
   }
   double x1 = r->l1, x2 = r->l1 + r->li, x3 = x2 + r->l2;
-  snprintf(net, sizeof net,
-           "<?xml version=\"1.0\"?>\n<net version=\"1.9\">\n"
-           "  <edge id=\":J1_0\" function=\"internal\">\n"
-           "    <lane id=\":J1_0_0\" index=\"0\" speed=\"13.89\" length=\"%.2f\" shape=\"%.2f,0 %.2f,0\"/>\n"
-           "  </edge>\n"
-           "  <edge id=\"e1\" from=\"J0\" to=\"J1\" priority=\"-1\">\n"
-           "    <lane id=\"e1_0\" index=\"0\" speed=\"13.89\" length=\"%.2f\" shape=\"0,0 %.2f,0\"/>\n"
-           "  </edge>\n"
-           "  <edge id=\"e2\" from=\"J1\" to=\"J2\" priority=\"-1\">\n"
-           "    <lane id=\"e2_0\" index=\"0\" speed=\"13.89\" length=\"%.2f\" shape=\"%.2f,0 %.2f,0\"/>\n"
-           "  </edge>\n"
-           "%s"
-           "  <junction id=\"J0\" type=\"dead_end\" x=\"0\" y=\"0\" incLanes=\"\" intLanes=\"\"/>\n"
-           "  <junction id=\"J1\" type=\"%s\" x=\"%.2f\" y=\"0\" incLanes=\"e1_0\" intLanes=\":J1_0_0\">\n"
-           "    <request index=\"0\" response=\"0\" foes=\"0\" cont=\"0\"/>\n"
-           "  </junction>\n"
-           "  <junction id=\"J2\" type=\"dead_end\" x=\"%.2f\" y=\"0\" incLanes=\"e2_0\" intLanes=\"\"/>\n"
-           "  <connection from=\"e1\" to=\"e2\" fromLane=\"0\" toLane=\"0\" via=\":J1_0_0\"%s dir=\"s\" state=\"%s\"/>\n"
-           "  <connection from=\":J1_0\" to=\"e2\" fromLane=\"0\" toLane=\"0\" dir=\"s\" state=\"M\"/>\n"
-           "</net>\n",
-           r->li, x1, x2, r->l1, x1, r->l2, x2, x3, tl, r->tls ? "traffic_light" : "priority", x1,
-           x3, conn_tl, r->tls ? "O" : "M");
+  snprintf(
+      net, sizeof net,
+      "<?xml version=\"1.0\"?>\n<net version=\"1.9\">\n"
+      "  <edge id=\":J1_0\" function=\"internal\">\n"
+      "    <lane id=\":J1_0_0\" index=\"0\" speed=\"13.89\" length=\"%.2f\" shape=\"%.2f,0 "
+      "%.2f,0\"/>\n"
+      "  </edge>\n"
+      "  <edge id=\"e1\" from=\"J0\" to=\"J1\" priority=\"-1\">\n"
+      "    <lane id=\"e1_0\" index=\"0\" speed=\"13.89\" length=\"%.2f\" shape=\"0,0 %.2f,0\"/>\n"
+      "  </edge>\n"
+      "  <edge id=\"e2\" from=\"J1\" to=\"J2\" priority=\"-1\">\n"
+      "    <lane id=\"e2_0\" index=\"0\" speed=\"13.89\" length=\"%.2f\" shape=\"%.2f,0 "
+      "%.2f,0\"/>\n"
+      "  </edge>\n"
+      "%s"
+      "  <junction id=\"J0\" type=\"dead_end\" x=\"0\" y=\"0\" incLanes=\"\" intLanes=\"\"/>\n"
+      "  <junction id=\"J1\" type=\"%s\" x=\"%.2f\" y=\"0\" incLanes=\"e1_0\" "
+      "intLanes=\":J1_0_0\">\n"
+      "    <request index=\"0\" response=\"0\" foes=\"0\" cont=\"0\"/>\n"
+      "  </junction>\n"
+      "  <junction id=\"J2\" type=\"dead_end\" x=\"%.2f\" y=\"0\" incLanes=\"e2_0\" "
+      "intLanes=\"\"/>\n"
+      "  <connection from=\"e1\" to=\"e2\" fromLane=\"0\" toLane=\"0\" via=\":J1_0_0\"%s dir=\"s\" "
+      "state=\"%s\"/>\n"
+      "  <connection from=\":J1_0\" to=\"e2\" fromLane=\"0\" toLane=\"0\" dir=\"s\" state=\"M\"/>\n"
+      "</net>\n",
+      r->li, x1, x2, r->l1, x1, r->l2, x2, x3, tl, r->tls ? "traffic_light" : "priority", x1, x3,
+      conn_tl, r->tls ? "O" : "M");
   write_file("road.net.xml", net);
 }
 
@@ -208,8 +214,10 @@ static int teardown(void **state) {
 
 static void stops_at_red_and_goes_on_green(void **state) {
   (void)state;
-  road r = {200, 8, 200, 1, 0,
-            "    <phase duration=\"60\" state=\"r\"/>\n    <phase duration=\"30\" state=\"G\"/>\n"};
+  road r = {
+      200, 8,
+      200, 1,
+      0,   "    <phase duration=\"60\" state=\"r\"/>\n    <phase duration=\"30\" state=\"G\"/>\n"};
   write_road(&r);
   gw_scenario *sc = load_scenario("<routes>\n" VTYPE_EXACT
                                   "  <vehicle id=\"v\" type=\"exact\" depart=\"0\">\n"
@@ -227,7 +235,8 @@ static void stops_at_red_and_goes_on_green(void **state) {
     assert_int_equal(st, t < 60 ? 'r' : 'G');
     gw_vehicle_view v;
     if (gw_sim_vehicle(sim, 0, &v) != GW_OK) continue;
-    if (getenv("GW_TEST_TRACE")) fprintf(stderr, "t=%g %c lane=%u pos=%.9g v=%.9g\n", t, st, v.lane, v.pos_m, v.speed_mps);
+    if (getenv("GW_TEST_TRACE"))
+      fprintf(stderr, "t=%g %c lane=%u pos=%.9g v=%.9g\n", t, st, v.lane, v.pos_m, v.speed_mps);
     if (st == 'r') {
       /* The front never passes the stop line while red. */
       assert_int_equal(v.lane, e1);
@@ -244,7 +253,8 @@ static void stops_at_red_and_goes_on_green(void **state) {
   }
   /* It came to a full stop at the line (less the model's millimetre). */
   assert_true(t_stop > 0 && t_stop < 60);
-  if (!(stop_pos > r.l1 - 0.5)) fail_msg("stopped at %.17g m, %.17g m before the line", stop_pos, r.l1 - stop_pos);
+  if (!(stop_pos > r.l1 - 0.5))
+    fail_msg("stopped at %.17g m, %.17g m before the line", stop_pos, r.l1 - stop_pos);
   /* Starting on green it crosses within a few seconds, and arrives. */
   assert_true(t_cross >= 60 && t_cross < 66);
   gw_sim_stats s;
@@ -262,10 +272,10 @@ static void stops_at_red_and_goes_on_green(void **state) {
 
 /* ---- (b) signal offsets ------------------------------------------------- */
 
-#define PHASES_90                                                                               \
-  "    <phase duration=\"33\" state=\"G\"/>\n    <phase duration=\"3\" state=\"y\"/>\n"         \
-  "    <phase duration=\"6\" state=\"r\"/>\n    <phase duration=\"3\" state=\"r\"/>\n"          \
-  "    <phase duration=\"33\" state=\"r\"/>\n    <phase duration=\"3\" state=\"r\"/>\n"         \
+#define PHASES_90                                                                       \
+  "    <phase duration=\"33\" state=\"G\"/>\n    <phase duration=\"3\" state=\"y\"/>\n" \
+  "    <phase duration=\"6\" state=\"r\"/>\n    <phase duration=\"3\" state=\"r\"/>\n"  \
+  "    <phase duration=\"33\" state=\"r\"/>\n    <phase duration=\"3\" state=\"r\"/>\n" \
   "    <phase duration=\"6\" state=\"g\"/>\n    <phase duration=\"3\" state=\"y\"/>\n"
 
 /* Runs the program for `until` s with step `dt`; phase_at[i] is the phase of
@@ -336,8 +346,10 @@ static void insertion_waits_for_room(void **state) {
   char routes[4096];
   int n = snprintf(routes, sizeof routes, "<routes>\n" VTYPE_EXACT);
   for (int i = 0; i < 8; i++)
-    n += snprintf(routes + n, sizeof routes - (size_t)n,
-                  "  <vehicle id=\"v%d\" type=\"exact\" depart=\"0\"><route edges=\"e1 e2\"/></vehicle>\n", i);
+    n += snprintf(
+        routes + n, sizeof routes - (size_t)n,
+        "  <vehicle id=\"v%d\" type=\"exact\" depart=\"0\"><route edges=\"e1 e2\"/></vehicle>\n",
+        i);
   snprintf(routes + n, sizeof routes - (size_t)n, "</routes>\n");
   gw_scenario *sc = load_scenario(routes);
   gw_sim *sim = make_sim(sc, 1.0, 42);
@@ -388,8 +400,10 @@ static void insertion_waits_for_room(void **state) {
 
 static void queue_stands_at_min_gap(void **state) {
   (void)state;
-  road r = {300, 8, 200, 1, 0,
-            "    <phase duration=\"80\" state=\"r\"/>\n    <phase duration=\"40\" state=\"G\"/>\n"};
+  road r = {
+      300, 8,
+      200, 1,
+      0,   "    <phase duration=\"80\" state=\"r\"/>\n    <phase duration=\"40\" state=\"G\"/>\n"};
   write_road(&r);
   char routes[4096];
   int n = snprintf(routes, sizeof routes, "<routes>\n" VTYPE_EXACT);
@@ -443,10 +457,11 @@ static void begin_end_and_bad_config(void **state) {
   (void)state;
   road r = {200, 8, 200, 0, 0, NULL};
   write_road(&r);
-  gw_scenario *sc = load_scenario("<routes>\n" VTYPE_EXACT
-                                  "  <vehicle id=\"early\" type=\"exact\" depart=\"5\"><route edges=\"e1 e2\"/></vehicle>\n"
-                                  "  <vehicle id=\"on_time\" type=\"exact\" depart=\"15\"><route edges=\"e1 e2\"/></vehicle>\n"
-                                  "</routes>\n");
+  gw_scenario *sc = load_scenario(
+      "<routes>\n" VTYPE_EXACT
+      "  <vehicle id=\"early\" type=\"exact\" depart=\"5\"><route edges=\"e1 e2\"/></vehicle>\n"
+      "  <vehicle id=\"on_time\" type=\"exact\" depart=\"15\"><route edges=\"e1 e2\"/></vehicle>\n"
+      "</routes>\n");
   gw_sim_config c;
   gw_sim_config_defaults(&c);
   assert_true(c.step_s == 1 && c.begin_s == 0 && c.end_s < 0 && c.seed == 42);
@@ -514,14 +529,18 @@ static void left_turn_yields_to_oncoming(void **state) {
   gw_error err;
   memset(&err, 0, sizeof err);
   assert_int_equal(gw_net_load_sumo(GRID_NET, &net, &err), 0);
-  write_file("grid.rou.xml",
-             "<routes>\n" VTYPE_EXACT
-             "  <vehicle id=\"left\" type=\"exact\" depart=\"0\"><route edges=\"B2B1 B2B1.250.00 B1C1\"/></vehicle>\n"
-             "  <vehicle id=\"on0\" type=\"exact\" depart=\"0\"><route edges=\"B0B1 B0B1.250.00 B1B2\"/></vehicle>\n"
-             "  <vehicle id=\"on1\" type=\"exact\" depart=\"2\"><route edges=\"B0B1 B0B1.250.00 B1B2\"/></vehicle>\n"
-             "  <vehicle id=\"on2\" type=\"exact\" depart=\"4\"><route edges=\"B0B1 B0B1.250.00 B1B2\"/></vehicle>\n"
-             "  <vehicle id=\"on3\" type=\"exact\" depart=\"6\"><route edges=\"B0B1 B0B1.250.00 B1B2\"/></vehicle>\n"
-             "</routes>\n");
+  write_file("grid.rou.xml", "<routes>\n" VTYPE_EXACT
+                             "  <vehicle id=\"left\" type=\"exact\" depart=\"0\"><route "
+                             "edges=\"B2B1 B2B1.250.00 B1C1\"/></vehicle>\n"
+                             "  <vehicle id=\"on0\" type=\"exact\" depart=\"0\"><route "
+                             "edges=\"B0B1 B0B1.250.00 B1B2\"/></vehicle>\n"
+                             "  <vehicle id=\"on1\" type=\"exact\" depart=\"2\"><route "
+                             "edges=\"B0B1 B0B1.250.00 B1B2\"/></vehicle>\n"
+                             "  <vehicle id=\"on2\" type=\"exact\" depart=\"4\"><route "
+                             "edges=\"B0B1 B0B1.250.00 B1B2\"/></vehicle>\n"
+                             "  <vehicle id=\"on3\" type=\"exact\" depart=\"6\"><route "
+                             "edges=\"B0B1 B0B1.250.00 B1B2\"/></vehicle>\n"
+                             "</routes>\n");
   char path[128];
   snprintf(path, sizeof path, "%s/grid.rou.xml", g_dir);
   gw_demand *d = NULL;
@@ -563,7 +582,8 @@ static void left_turn_yields_to_oncoming(void **state) {
               approaching);
     if (!left_in) continue;
     /* Waiting before the conflict while oncoming traffic approaches. */
-    if (lane_in(net, lv.lane, before) && lv.speed_mps < 0.1 && approaching && t_wait < 0) t_wait = t;
+    if (lane_in(net, lv.lane, before) && lv.speed_mps < 0.1 && approaching && t_wait < 0)
+      t_wait = t;
     if (lane_in(net, lv.lane, crossing)) {
       if (t_cross < 0) t_cross = t;
       /* Never in the conflict area together with an oncoming vehicle. */
@@ -726,8 +746,52 @@ static void lane_counts_match_a_scan(void **state) {
   gw_scenario_destroy(sc);
 }
 
+/* A lane blocked from 150 m for ten minutes: vehicles keep entering the
+** lane but none drives through the block, they change to the other lane;
+** afterwards the lane carries traffic again and everyone arrives without a
+** collision. */
+static void blocked_lane_is_passed_on_the_other_lane(void **state) {
+  (void)state;
+  gw_scenario *sc = load_grid();
+  gw_sim *sim = make_sim(sc, sc->step_s, 42);
+  uint32_t lane = gw_net_find_lane(sc->net, "A0B0_0");
+  assert_int_not_equal(lane, GW_NONE);
+  assert_int_equal(gw_sim_block_lane(sim, lane, 150, 300, 900), GW_OK);
+  assert_int_equal(gw_sim_block_lane(sim, lane, 500, 0, 10), GW_ERANGE); /* beyond the lane */
+  uint32_t ntrips = gw_demand_trip_count(sc->demand);
+  uint8_t *behind = calloc(ntrips + 1, 1); /* seen behind the block while it stood */
+  assert_non_null(behind);
+  int stood = 0, passed_during = 0;
+  for (int k = 0; k < 20000 && !gw_sim_done(sim); k++) {
+    assert_int_equal(gw_sim_step(sim), 0);
+    double t = gw_sim_time(sim);
+    for (uint32_t i = 0; i < ntrips; i++) {
+      gw_vehicle_view v;
+      if (gw_sim_vehicle(sim, i, &v) || v.lane != lane) continue;
+      if (t > 301 && t < 900) {
+        if (v.pos_m <= 150)
+          behind[i] = 1;
+        else
+          assert_false(behind[i]); /* nobody drives through the block */
+        stood += v.pos_m <= 150;
+      }
+      if (t > 950 && v.pos_m > 150) passed_during = 1;
+    }
+  }
+  gw_sim_stats st;
+  gw_sim_stats_get(sim, &st);
+  assert_true(stood);         /* someone did have to stop at the block */
+  assert_true(passed_during); /* and the lane carries traffic again afterwards */
+  assert_int_equal(st.arrived, st.loaded);
+  assert_int_equal(st.collisions, 0);
+  free(behind);
+  gw_sim_destroy(sim);
+  gw_scenario_destroy(sc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(blocked_lane_is_passed_on_the_other_lane),
       cmocka_unit_test(lane_counts_match_a_scan),
       cmocka_unit_test(stops_at_red_and_goes_on_green),
       cmocka_unit_test(signal_offset_as_sumo),
