@@ -2,7 +2,7 @@
 ** measures.h -- signal performance measures (ATSPM) from a high-resolution
 ** controller event log.
 **
-** Two parts.  The *event log reader* streams a CSV log
+** The *event log reader* streams a CSV log
 ** (SignalID,Timestamp,EventCode,EventParam) through a callback in fixed
 ** memory: a 64 KB read buffer and one interned copy of each signal id, so
 ** a log of any length is read in the same space.  Rows it cannot use are
@@ -11,7 +11,9 @@
 ** engine* is fed the events of one signal in time order and emits one
 ** record per completed phase cycle, per detector arrival and per volume bin
 ** through a sink, keeping only per-phase totals itself; docs/measures.md
-** defines every number it produces.
+** defines every number it produces.  The *detector health* checks read the
+** same events and report stuck-on, silent, chattering and implausibly
+** counting detectors, in fixed memory per detector.
 **
 ** Times are seconds since 1970-01-01 00:00 of the log's own wall clock: no
 ** time zone is applied, so a timestamp and its formatted form round-trip.

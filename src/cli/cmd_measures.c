@@ -39,6 +39,8 @@ static const char usage[] =
     "                over the first 5 s of red, failure when both >= 0.79\n"
     "  volume        approach volume: detector-on counts per 15 min bin, in veh/h\n"
     "  redyellow     detector-on events during yellow and red (red clearance apart)\n"
+    "  health        detector health: one line per finding (stuck on, no activity,\n"
+    "                chatter, low or high volume against the phase's other detectors)\n"
     "\n"
     "options:\n"
     "  --signal ID           the signal (required)\n"
@@ -51,6 +53,16 @@ static const char usage[] =
     "  --phase N             print only phase N\n"
     "  --bin SECONDS         volume bin (default 900)\n"
     "  --json                JSON instead of a text table\n"
+    "  --stuck-on S          health: stuck on when on for longer than S s (600)\n"
+    "  --no-activity S       health: no activity when silent for longer than S s\n"
+    "                        while another detector of the signal counted (1800)\n"
+    "  --chatter N/S         health: chatter when more than N short pulses in a\n"
+    "                        clock-aligned window of S s (30/300)\n"
+    "  --chatter-min S       health: a pulse or gap of at most S s is short (0.1)\n"
+    "  --volume-low R, --volume-high R\n"
+    "                        health: count below R x (above R x) the median of the\n"
+    "                        other detectors of its phase (0.2 and 5; needs\n"
+    "                        --detectors and at least 2 other detectors)\n"
     "  --svg FILE            also draw a chart (pcd and split only): for pcd each\n"
     "                        arrival as a dot over time in cycle, on the green,\n"
     "                        yellow and red bands of its cycle, one panel per phase;\n"
@@ -62,9 +74,9 @@ static const char usage[] =
     "counted; the counts and their first line numbers are printed on stderr.\n"
     "Exit status: 0 done, 1 the log or map could not be read, 2 usage error.\n";
 
-enum { M_SPLIT, M_TERM, M_PCD, M_AOG, M_SPLITFAIL, M_VOLUME, M_REDYELLOW, M_N };
-static const char *const mnames[M_N] = {"split",     "terminations", "pcd",      "aog",
-                                        "splitfail", "volume",       "redyellow"};
+enum { M_SPLIT, M_TERM, M_PCD, M_AOG, M_SPLITFAIL, M_VOLUME, M_REDYELLOW, M_HEALTH, M_N };
+static const char *const mnames[M_N] = {"split",     "terminations", "pcd",       "aog",
+                                        "splitfail", "volume",       "redyellow", "health"};
 static const char *const term_names[4] = {"-", "gap out", "max out", "force off"};
 static const char *const state_names[3] = {"green", "yellow", "red"};
 
@@ -609,6 +621,107 @@ done:
   fprintf(f, "</svg>\n");
 }
 
+/* ---- detector health ---------------------------------------------------- */
+
+typedef struct health_out {
+  gw_health *h;
+  int json;
+  uint64_t n;
+} health_out;
+
+/* Findings are printed as they come, so nothing is kept per finding. */
+static void on_finding(void *ud, const gw_health_finding *f) {
+  health_out *o = ud;
+  char a[32], b[32];
+  gw_time_format(f->start_t, a, sizeof a);
+  gw_time_format(f->end_t, b, sizeof b);
+  o->n++;
+  if (o->json) {
+    printf("{\"signal\": ");
+    json_str(stdout, f->signal);
+    printf(
+        ", \"detector\": %d, \"phase\": %d, \"kind\": \"%s\", \"start\": \"%s\", "
+        "\"end\": \"%s\", \"value\": %.3f}\n",
+        f->detector, f->phase, gw_health_kind_name(f->kind), a, b, f->value);
+    return;
+  }
+  printf("signal %s  detector %d  %-11s  %s  %s  ", f->signal, f->detector,
+         gw_health_kind_name(f->kind), a, b);
+  switch (f->kind) {
+    case GW_HEALTH_STUCK_ON:
+      printf("on for %.1f s\n", f->value);
+      break;
+    case GW_HEALTH_NO_ACTIVITY:
+      printf("silent for %.1f s\n", f->value);
+      break;
+    case GW_HEALTH_CHATTER:
+      printf("%.0f short pulses\n", f->value);
+      break;
+    default:
+      printf("%.3f x the median of phase %d\n", f->value, f->phase);
+      break;
+  }
+}
+
+static int on_health_event(void *ud, const gw_log_event *e) {
+  health_out *o = ud;
+  return gw_health_feed(o->h, e->t, e->code, e->param);
+}
+
+static int run_health(const char *path, const gw_eventlog_filter *flt, const char *map,
+                      gw_health_config *cfg, int json) {
+  int status = 1;
+  gw_error err = {0, {0}};
+  gw_detector_link *links = NULL;
+  size_t nlinks = 0;
+  gw_eventlog *log = NULL;
+  health_out o = {NULL, json, 0};
+  if (map && gw_detector_map_read(map, cfg->signal, &links, &nlinks, &err)) {
+    gw_cli_error("%s", err.msg);
+    goto done;
+  }
+  if (map && !nlinks)
+    fprintf(stderr, "greenwave: %s: no detector of signal %s\n", map, cfg->signal);
+  cfg->detectors = links;
+  cfg->ndetectors = nlinks;
+  if (gw_health_create(cfg, on_finding, &o, &o.h)) {
+    gw_cli_error(
+        "invalid health thresholds or detector map (--volume-low must be below "
+        "--volume-high)");
+    goto done;
+  }
+  if (gw_eventlog_open(path, &log, &err)) {
+    gw_cli_error("%s", err.msg);
+    goto done;
+  }
+  if (gw_eventlog_read(log, flt, on_health_event, &o, &err) < 0) {
+    gw_cli_error("%s", err.msg);
+    goto done;
+  }
+  gw_health_finish(o.h);
+  const gw_eventlog_stats *st = gw_eventlog_stats_get(log);
+  for (int r = 0; r < GW_EVLOG_NREASONS; r++)
+    if (st->bad[r])
+      fprintf(stderr, "greenwave: %s: %llu rows skipped: %s\n", path,
+              (unsigned long long)st->bad[r], gw_eventlog_reason(r));
+  if (gw_health_out_of_order(o.h))
+    fprintf(stderr, "greenwave: %s: %llu events earlier than the one before them ignored\n", path,
+            (unsigned long long)gw_health_out_of_order(o.h));
+  if (gw_health_ignored(o.h))
+    fprintf(stderr, "greenwave: %s: %llu events of detectors beyond the first %d ignored\n", path,
+            (unsigned long long)gw_health_ignored(o.h), GW_MEASURES_MAX_DETECTORS);
+  if (!st->delivered)
+    fprintf(stderr, "greenwave: %s: no event of signal %s in the range\n", path, cfg->signal);
+  fprintf(stderr, "greenwave: health of signal %s: %llu finding%s\n", cfg->signal,
+          (unsigned long long)o.n, o.n == 1 ? "" : "s");
+  status = 0;
+done:
+  gw_eventlog_close(log);
+  gw_health_destroy(o.h);
+  gw_detector_map_free(links);
+  return status;
+}
+
 /* ---- the command -------------------------------------------------------- */
 
 int gw_cmd_measures(int argc, char **argv) {
@@ -616,6 +729,8 @@ int gw_cmd_measures(int argc, char **argv) {
   const char *map = NULL, *svg = NULL;
   int json = 0, phase = 0, measure = -1;
   double bin_s = 900;
+  gw_health_config hcfg;
+  memset(&hcfg, 0, sizeof hcfg);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int has = i + 1 < argc;
@@ -642,6 +757,27 @@ int gw_cmd_measures(int argc, char **argv) {
       phase = (int)v;
     } else if (!strcmp(a, "--bin") && has) {
       if (gw_cli_parse_num("--bin", argv[++i], 1, 86400, &bin_s)) return 2;
+    } else if (!strcmp(a, "--stuck-on") && has) {
+      if (gw_cli_parse_num("--stuck-on", argv[++i], 0.1, 1e7, &hcfg.stuck_on_s)) return 2;
+    } else if (!strcmp(a, "--no-activity") && has) {
+      if (gw_cli_parse_num("--no-activity", argv[++i], 1, 1e7, &hcfg.no_activity_s)) return 2;
+    } else if (!strcmp(a, "--chatter-min") && has) {
+      if (gw_cli_parse_num("--chatter-min", argv[++i], 0.01, 60, &hcfg.chatter_min_s)) return 2;
+    } else if (!strcmp(a, "--volume-low") && has) {
+      if (gw_cli_parse_num("--volume-low", argv[++i], 0.001, 1, &hcfg.low_ratio)) return 2;
+    } else if (!strcmp(a, "--volume-high") && has) {
+      if (gw_cli_parse_num("--volume-high", argv[++i], 1, 1000, &hcfg.high_ratio)) return 2;
+    } else if (!strcmp(a, "--chatter") && has) {
+      const char *v = argv[++i];
+      unsigned n;
+      double w;
+      char tail;
+      if (sscanf(v, "%u/%lf%c", &n, &w, &tail) != 2 || n < 1 || w < 1 || w > 86400) {
+        gw_cli_error("--chatter '%s': expected N/SECONDS, e.g. 30/300", v);
+        return 2;
+      }
+      hcfg.chatter_count = n;
+      hcfg.chatter_window_s = w;
     } else if (a[0] == '-' && a[1]) {
       gw_cli_error("unknown option or missing value '%s' (see `greenwave measures --help`)", a);
       return 2;
@@ -661,11 +797,11 @@ int gw_cmd_measures(int argc, char **argv) {
   if (measure < 0) {
     gw_cli_error(
         "unknown measure '%s': expected split, terminations, pcd, aog, splitfail, "
-        "volume or redyellow",
+        "volume, redyellow or health",
         mname);
     return 2;
   }
-  if (measure != M_SPLIT && measure != M_TERM && !map) {
+  if (measure != M_SPLIT && measure != M_TERM && measure != M_HEALTH && !map) {
     gw_cli_error(
         "--measure %s needs --detectors MAP.csv (rows SignalID,Detector,Phase): the log "
         "names detector channels, not phases",
@@ -684,6 +820,10 @@ int gw_cmd_measures(int argc, char **argv) {
   if (to && gw_time_parse(to, strlen(to), &flt.to_t)) {
     gw_cli_error("--to '%s': expected 'YYYY-MM-DD HH:MM:SS[.f]'", to);
     return 2;
+  }
+  if (measure == M_HEALTH) {
+    hcfg.signal = signal;
+    return run_health(path, &flt, map, &hcfg, json);
   }
 
   int status = 1;

@@ -662,6 +662,158 @@ static void split_monitor_on_the_fixed_controller(void **state) {
   gw_measures_destroy(x.m);
 }
 
+/* ---- detector health ---------------------------------------------------- */
+
+typedef struct hcollect {
+  gw_health *h;
+  gw_health_finding f[32];
+  size_t n;
+} hcollect;
+
+static void on_finding(void *ud, const gw_health_finding *f) {
+  hcollect *x = ud;
+  if (x->n < 32) x->f[x->n++] = *f;
+}
+static int hfeed(void *ud, const gw_log_event *e) {
+  hcollect *x = ud;
+  return gw_health_feed(x->h, e->t, e->code, e->param);
+}
+
+static int cmp_row(const void *a, const void *b) {
+  const row *x = a, *y = b;
+  return (x->dt > y->dt) - (x->dt < y->dt);
+}
+
+/* A pulse of detector `det` from dt to dt + len; rows is grown by two. */
+static void pulse(row *rows, size_t *n, int det, double dt, double len) {
+  rows[(*n)++] = (row){dt, 82, det};
+  rows[(*n)++] = (row){dt + len, 81, det};
+}
+
+static void run_health(const row *rows, size_t n, const gw_detector_link *links, size_t nlinks,
+                       hcollect *x) {
+  char path[128];
+  temp_path(path, sizeof path, "health");
+  write_log(path, "H1", rows, n);
+  memset(x, 0, sizeof *x);
+  gw_health_config cfg = {"H1", links, nlinks, 0, 0, 0, 0, 0, 0, 0};
+  assert_int_equal(gw_health_create(&cfg, on_finding, x, &x->h), GW_OK);
+  gw_eventlog *r;
+  gw_error err;
+  assert_int_equal(gw_eventlog_open(path, &r, &err), GW_OK);
+  gw_eventlog_filter flt = {"H1", -INFINITY, INFINITY};
+  assert_int_equal(gw_eventlog_read(r, &flt, hfeed, x, &err), GW_OK);
+  gw_eventlog_close(r);
+  assert_int_equal(gw_health_finish(x->h), GW_OK);
+  assert_int_equal(gw_health_finish(x->h), GW_ESTATE);
+  gw_health_destroy(x->h);
+  unlink(path);
+}
+
+static const gw_health_finding *finding_of(const hcollect *x, int det, int kind) {
+  const gw_health_finding *found = NULL;
+  for (size_t i = 0; i < x->n; i++)
+    if (x->f[i].detector == det && x->f[i].kind == kind) {
+      assert_null(found); /* exactly one */
+      found = &x->f[i];
+    }
+  assert_non_null(found);
+  return found;
+}
+
+/* One hour of a signal with default thresholds.  Phase 2 (1, 2, 3), phase 6
+** (8, 9) and phase 8 (11) pulse every 20 s and are healthy.  Phase 4: 4 is
+** on from 1001 to 1801 (800 s > 600: stuck on); 5 is silent from its off at
+** 487 to its on at 2805 (2318 s > 1800 while the others count: no
+** activity); 6 has 40 pulses of 0.1 s every 0.2 s from 1300 (40 > 30 in the
+** window 1200-1500: chatter from 1300.0 to 1307.9); 7 pulses every 4 s (900
+** counts, over 5 x the median 139 of 4, 5 and 6: high volume).  Detector 10
+** of phase 6 pulses every 200 s: 18 counts, 0.1 x the median 180 of 8 and
+** 9 (low volume); 12 is as sparse, but phase 8 has one other detector only,
+** so it is not compared. */
+static void detector_health(void **state) {
+  (void)state;
+  size_t cap = 8000, n = 0;
+  row *rows = malloc(cap * sizeof *rows);
+  assert_non_null(rows);
+  for (int k = 0; k < 180; k++) {
+    double base = 20.0 * k;
+    for (int det = 1; det <= 3; det++) pulse(rows, &n, det, base + det, 2);
+    pulse(rows, &n, 8, base + 8, 2);
+    pulse(rows, &n, 9, base + 9, 2);
+    pulse(rows, &n, 11, base + 11, 2);
+    if (base + 4 < 1000 || base + 4 > 1820) pulse(rows, &n, 4, base + 4, 2);
+    if (base + 5 < 500 || base + 5 > 2800) pulse(rows, &n, 5, base + 5, 2);
+    if (base + 6 < 1290 || base + 6 > 1320) pulse(rows, &n, 6, base + 6, 2);
+    if (k % 10 == 0) pulse(rows, &n, 10, base + 10, 2);
+    if (k % 10 == 0) pulse(rows, &n, 12, base + 12, 2);
+  }
+  pulse(rows, &n, 4, 1001, 800);
+  for (int i = 0; i < 40; i++) pulse(rows, &n, 6, 1300 + 0.2 * i, 0.1);
+  for (int k = 0; k < 900; k++) pulse(rows, &n, 7, 4.0 * k + 0.5, 1);
+  assert_true(n <= cap);
+  qsort(rows, n, sizeof *rows, cmp_row);
+  static const gw_detector_link links[] = {{1, 2}, {2, 2}, {3, 2}, {4, 4},  {5, 4},  {6, 4},
+                                           {7, 4}, {8, 6}, {9, 6}, {10, 6}, {11, 8}, {12, 8}};
+  hcollect x;
+  run_health(rows, n, links, sizeof links / sizeof *links, &x);
+  free(rows);
+  assert_int_equal(x.n, 5); /* the healthy detectors report nothing */
+
+  const gw_health_finding *f = finding_of(&x, 4, GW_HEALTH_STUCK_ON);
+  assert_string_equal(f->signal, "H1");
+  assert_true(fabs(f->start_t - (T0 + 1001)) <= 1e-3);
+  assert_true(fabs(f->end_t - (T0 + 1801)) <= 1e-3);
+  assert_true(fabs(f->value - (800)) <= 1e-3);
+
+  f = finding_of(&x, 5, GW_HEALTH_NO_ACTIVITY);
+  assert_true(fabs(f->start_t - (T0 + 487)) <= 1e-3);
+  assert_true(fabs(f->end_t - (T0 + 2805)) <= 1e-3);
+  assert_true(fabs(f->value - (2318)) <= 1e-3);
+
+  f = finding_of(&x, 6, GW_HEALTH_CHATTER);
+  assert_true(fabs(f->start_t - (T0 + 1300)) <= 1e-3);
+  assert_true(fabs(f->end_t - (T0 + 1307.9)) <= 1e-3);
+  assert_true(fabs(f->value - (40)) <= 1e-9);
+
+  /* Counts: 4 has 50 before 1000, the long pulse and 89 after 1820 (140);
+  ** 5 has 25 + 40 = 65; 6 has 178 + 40 = 218.  Median 140. */
+  f = finding_of(&x, 7, GW_HEALTH_HIGH_VOLUME);
+  assert_int_equal(f->phase, 4);
+  assert_true(fabs(f->value - (900.0 / 140.0)) <= 1e-9);
+  assert_true(fabs(f->start_t - (T0 + 0.5)) <= 1e-3);
+
+  f = finding_of(&x, 10, GW_HEALTH_LOW_VOLUME);
+  assert_int_equal(f->phase, 6);
+  assert_true(fabs(f->value - (18.0 / 180.0)) <= 1e-9);
+}
+
+/* A night without traffic: the signal's last vehicles at 00:01, the first
+** again at 01:23, lane 2 a few seconds before lane 1.  Nobody was silent
+** while the others counted, so nothing is reported; and an 81 with no 82
+** before it (the detector was on when the log began) is not stuck on. */
+static void health_quiet_night(void **state) {
+  (void)state;
+  row rows[64];
+  size_t n = 0;
+  rows[n++] = (row){0, 81, 1};
+  pulse(rows, &n, 1, 30, 1);
+  pulse(rows, &n, 2, 40, 1);
+  pulse(rows, &n, 1, 60, 1);
+  rows[n++] = (row){2500, 1, 2}; /* a phase event in the quiet */
+  pulse(rows, &n, 2, 5000, 1);
+  pulse(rows, &n, 1, 5010, 1);
+  pulse(rows, &n, 2, 5020, 1);
+  static const gw_detector_link links[] = {{1, 2}, {2, 2}};
+  hcollect x;
+  run_health(rows, n, links, 2, &x);
+  assert_int_equal(x.n, 0);
+  gw_health_config bad = {"H1", NULL, 0, 0, 0, 0, 0, 0, 2, 1};
+  gw_health *h;
+  assert_int_equal(gw_health_create(&bad, NULL, NULL, &h), GW_EINVAL);
+  assert_string_equal(gw_health_kind_name(GW_HEALTH_CHATTER), "chatter");
+}
+
 int main(void) {
   gw_set_allocator(counting_alloc, &mem);
   const struct CMUnitTest tests[] = {
@@ -677,6 +829,8 @@ int main(void) {
       cmocka_unit_test(detector_map),
       cmocka_unit_test(million_events_in_fixed_memory),
       cmocka_unit_test(split_monitor_on_the_fixed_controller),
+      cmocka_unit_test(detector_health),
+      cmocka_unit_test(health_quiet_night),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
