@@ -223,13 +223,7 @@ static int run(const field_opts *fo, field_run *out) {
   gw_progress_update(&pr, r->sim_end_s, (unsigned long)(out->st.departed - out->st.arrived),
                      (unsigned long)out->st.arrived, (unsigned long)loaded, out->st.veh_steps, 1);
   gw_progress_done(&pr);
-  if (ctl) {
-    gw_control_stats cst;
-    gw_control_stats_get(ctl, &cst);
-    r->ctl_wall_s = cst.wall_s;
-    r->refused = cst.refused;
-    r->failsafes = cst.failsafes;
-  }
+  gw_cli_control_stats(ctl, r);
   gw_control_destroy(ctl);
   ctl = NULL;
   rc = gw_field_sumo_close(&field, &out->st, &err);

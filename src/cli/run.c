@@ -182,6 +182,15 @@ static int write_detector_map(const char *path, const gw_net *net, const gw_cont
   return 0;
 }
 
+void gw_cli_control_stats(const gw_control *ctl, gw_run_result *r) {
+  if (!ctl) return;
+  gw_control_stats cst;
+  gw_control_stats_get(ctl, &cst);
+  r->ctl_wall_s = cst.wall_s;
+  r->refused = cst.refused;
+  r->failsafes = cst.failsafes;
+}
+
 int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
   gw_set_log(gw_cli_log_to_stderr, NULL);
   memset(r, 0, sizeof *r);
@@ -283,13 +292,7 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
   r->step_s = cfg.step_s;
   r->seed = cfg.seed;
   r->sim_end_s = gw_sim_time(sim);
-  if (ctl) {
-    gw_control_stats cst;
-    gw_control_stats_get(ctl, &cst);
-    r->ctl_wall_s = cst.wall_s;
-    r->refused = cst.refused;
-    r->failsafes = cst.failsafes;
-  }
+  gw_cli_control_stats(ctl, r);
   r->wall_s = gw_cli_now() - t0;
   r->peak_rss_kb = peak_rss_kb();
   status = 0;

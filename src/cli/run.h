@@ -41,6 +41,10 @@ void gw_run_opts_init(gw_run_opts *o);
 ** free(); NULL when out of memory. */
 struct gw_scenario;
 uint32_t *gw_cli_signals_per_trip(const struct gw_scenario *sc, uint32_t *max_signals);
+/* Copies the control loop's wall time, refused requests and fail-safes
+** into r; nothing when ctl is NULL. */
+struct gw_control;
+void gw_cli_control_stats(const struct gw_control *ctl, gw_run_result *r);
 /* The log hook the CLI installs: warnings and errors on stderr. */
 void gw_cli_log_to_stderr(void *ud, int level, const char *msg);
 /* 0 on success; 1 with a message on stderr otherwise. */

@@ -51,6 +51,7 @@
 
 #include <cmocka.h>
 
+#include "core/rng.h"
 #include "greenwave/control.h"
 
 #define EPS 1e-6
@@ -68,11 +69,11 @@ typedef struct rng {
   uint64_t s;
 } rng;
 
+/* The library's SplitMix64 finaliser: mix(s + golden) for s = s0, s0 + golden, ... */
 static uint64_t rnext(rng *r) {
-  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+  uint64_t z = gw__mix64(r->s);
+  r->s += 0x9e3779b97f4a7c15ull;
+  return z;
 }
 static uint32_t rbelow(rng *r, uint32_t n) { return (uint32_t)(rnext(r) % n); }
 static double runif(rng *r) { return (double)(rnext(r) >> 11) * 0x1.0p-53; }
@@ -85,13 +86,13 @@ typedef struct bench {
   gw_controller *ctl;
   gw_monitor_status st;
   double t, dt;
-  double change_s;       /* how long the fake monitor takes to change stages */
+  double change_s; /* how long the fake monitor takes to change stages */
   double change_end_t;
   double queue[GW_MAX_GROUPS], count[GW_MAX_GROUPS];
   double out_queue[GW_MAX_GROUPS], out_count[GW_MAX_GROUPS];
   double arrivals[GW_MAX_GROUPS], occupancy[GW_MAX_GROUPS], gap[GW_MAX_GROUPS];
   uint8_t has_det[GW_MAX_GROUPS];
-  uint32_t request;      /* the last request */
+  uint32_t request; /* the last request */
   gw_event ev[MAX_EVENTS];
   int nev;
 } bench;
@@ -108,18 +109,21 @@ static void fake_lamps(bench *b) {
   for (uint32_t g = 0; g < b->m.ngroups; g++) {
     int a = (int)(from >> g & 1), z = (int)(to >> g & 1);
     uint8_t lamp = GW_LAMP_RED;
-    if (!b->st.in_transition) lamp = a ? GW_LAMP_GREEN : GW_LAMP_RED;
-    else if (a && z) lamp = GW_LAMP_GREEN;
-    else if (a) lamp = GW_LAMP_YELLOW;
+    if (!b->st.in_transition)
+      lamp = a ? GW_LAMP_GREEN : GW_LAMP_RED;
+    else if (a && z)
+      lamp = GW_LAMP_GREEN;
+    else if (a)
+      lamp = GW_LAMP_YELLOW;
     if (lamp != b->st.lamp[g]) b->st.lamp_since_t[g] = b->t;
     b->st.lamp[g] = lamp;
   }
 }
 
 static gw_ctl_view bench_view(bench *b) {
-  gw_ctl_view v = {b->t,         b->dt,        &b->m,       &b->st,        b->queue,
-                   b->count,     b->out_queue, b->out_count, b->arrivals,  b->occupancy,
-                   b->gap,       b->has_det,   record,      b};
+  gw_ctl_view v = {
+      b->t,         b->dt,       &b->m,        &b->st, b->queue,   b->count, b->out_queue,
+      b->out_count, b->arrivals, b->occupancy, b->gap, b->has_det, record,   b};
   return v;
 }
 
@@ -554,8 +558,10 @@ static void maxpressure_use_count(void **state) {
   gw_signal_model m;
   model2(&m, 1);
   for (int use = 0; use < 2; use++) {
-    bench *b = bench_new(&m, use ? "maxpressure:use_count=1,maxred=1000,min=5"
-                                 : "maxpressure:use_count=0,maxred=1000,min=5", 0);
+    bench *b = bench_new(&m,
+                         use ? "maxpressure:use_count=1,maxred=1000,min=5"
+                             : "maxpressure:use_count=0,maxred=1000,min=5",
+                         0);
     b->count[1] = 4;
     assert_near(run_to_switch(b, 100), use ? 5 : -1, EPS);
     bench_free(b);
@@ -586,7 +592,7 @@ static void maxpressure_cycle_based_splits(void **state) {
   ** stage 1 had 3 until t = 19, then 30. */
   double start2 = end1 + b->change_s;
   double p1 = (19 * 3 + (start2 - 19) * 30) / start2, p0 = 6;
-  double want = start2 + avail * p0 / (p0 + p1); /* 71.8; a snapshot would give 69 */
+  double want = start2 + avail * p0 / (p0 + p1);       /* 71.8; a snapshot would give 69 */
   assert_near(run_to_switch(b, 200), ceil(want), EPS); /* the first step at or after */
   bench_free(b);
 }
@@ -897,11 +903,10 @@ static void bad_parameters_are_refused(void **state) {
   (void)state;
   gw_signal_model m;
   model2(&m, 1);
-  const char *bad[] = {"actuated:gap=0",          "actuated:max=-3",
-                       "actuated:speed=3",        "maxpressure:cycle=5",
-                       "maxpressure:period=0",    "adaptive:cmin=100,cmax=50",
-                       "adaptive:ds=1.5",         "adaptive:coord=1,cycle=12",
-                       "adaptive:alpha=abc"};
+  const char *bad[] = {
+      "actuated:gap=0",      "actuated:max=-3",           "actuated:speed=3",
+      "maxpressure:cycle=5", "maxpressure:period=0",      "adaptive:cmin=100,cmax=50",
+      "adaptive:ds=1.5",     "adaptive:coord=1,cycle=12", "adaptive:alpha=abc"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     gw_controller *c = NULL;
     gw_error err = {0};
@@ -1027,8 +1032,8 @@ static double fin(double x) { return isfinite(x) ? x : 0; }
 /* What the test knows of the controller it made. */
 typedef struct plan {
   char spec[256];
-  int kind;              /* 0 actuated, 1 maxpressure, 2 adaptive */
-  double min, max;       /* actuated / maxpressure / adaptive min; actuated max */
+  int kind;                       /* 0 actuated, 1 maxpressure, 2 adaptive */
+  double min, max;                /* actuated / maxpressure / adaptive min; actuated max */
   double cmin, cmax, step, floor; /* adaptive, free mode */
   int coord;
 } plan;
@@ -1127,8 +1132,7 @@ static uint64_t property_run(int kind, uint64_t seed, uint64_t steps) {
       if (!changing && s != cur && green_t < p.min - EPS)
         fail_msg("%s left stage %u after %.2f s < min %.2f", p.spec, cur, green_t, p.min);
       if (kind == 0 && !changing && other_call && green_t > p.max + EPS && s == cur)
-        fail_msg("%s held stage %u for %.2f s > max %.2f with a call", p.spec, cur, green_t,
-                 p.max);
+        fail_msg("%s held stage %u for %.2f s > max %.2f with a call", p.spec, cur, green_t, p.max);
     }
     if (kind == 2 && !p.coord) {
       for (int i = 0; i < b->nev; i++) {

@@ -52,6 +52,7 @@
 
 #include <cmocka.h>
 
+#include "core/rng.h"
 #include "greenwave/control.h"
 #include "greenwave/net.h"
 
@@ -79,11 +80,11 @@ typedef struct rng {
   uint64_t s;
 } rng;
 
+/* The library's SplitMix64 finaliser: mix(s + golden) for s = s0, s0 + golden, ... */
 static uint64_t rnext(rng *r) {
-  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+  uint64_t z = gw__mix64(r->s);
+  r->s += 0x9e3779b97f4a7c15ull;
+  return z;
 }
 static uint32_t rbelow(rng *r, uint32_t n) { return (uint32_t)(rnext(r) % n); }
 static double runif(rng *r) { return (double)(rnext(r) >> 11) * 0x1.0p-53; }
@@ -202,10 +203,10 @@ static void checker_accepts_valid_cycles(void **state) {
   (void)state;
   /* A full cycle: A and C (permissive) to B, B to A, with every minimum,
   ** yellow and all-red served exactly; D joins at will. */
-  static const sample cycle[] = {
-      {0, "GrGgr"},   {1, "yrygr"},   {2, "yryyr"},   {4, "rrryr"},  {5, "rrrrr"},
-      {6.5, "rGrrr"}, {7, "rGrrG"},   {10.5, "ryrrG"}, {13.5, "rrrrG"}, {14.5, "GrGrG"},
-      {15, "GrGgG"},  {20, "yrygG"},  {23, "rrrgG"},  {23.5, "rrrGG"}, {30, "rrryG"}};
+  static const sample cycle[] = {{0, "GrGgr"},    {1, "yrygr"},    {2, "yryyr"},  {4, "rrryr"},
+                                 {5, "rrrrr"},    {6.5, "rGrrr"},  {7, "rGrrG"},  {10.5, "ryrrG"},
+                                 {13.5, "rrrrG"}, {14.5, "GrGrG"}, {15, "GrGgG"}, {20, "yrygG"},
+                                 {23, "rrrgG"},   {23.5, "rrrGG"}, {30, "rrryG"}};
   expect_valid(cycle, N(cycle));
   /* The yielding group stays 'g' while its priority group is yellow and
   ** red, and steps up to 'G' once A has been red for allred[A][C]. */
@@ -274,7 +275,8 @@ static void checker_catches_r2_yellow(void **state) {
 static void checker_catches_r3_conflicts(void **state) {
   (void)state;
   static const sample hard_first[] = {{6, "GGGrr"}};
-  expect_breach(hard_first, N(hard_first), 0, "t=6.0: groups 0 and 1 (links 0, 1) both green: hard conflict");
+  expect_breach(hard_first, N(hard_first), 0,
+                "t=6.0: groups 0 and 1 (links 0, 1) both green: hard conflict");
   static const sample hard_later[] = {{0, "rrrrr"}, {5, "GrGrr"}, {6, "GGGrr"}};
   expect_breach(hard_later, N(hard_later), 2, "t=6.0: groups 0 and 1|hard conflict");
   /* Green beside yellow is a breach too. */
@@ -300,8 +302,8 @@ static void checker_catches_r3_conflicts(void **state) {
   m.conflict[C][B] = GW_CONFLICT_HARD;
   m.conflict[A][B] = GW_CONFLICT_YIELDS;
   m.conflict[B][A] = GW_CONFLICT_HARD;
-  static const sample one_way[] = {{0, "grgrr"}, {5, "yryrr"}, {8, "rrrrr"}, {10, "rrrgr"},
-                                   {11, "rGrgr"}};
+  static const sample one_way[] = {
+      {0, "grgrr"}, {5, "yryrr"}, {8, "rrrrr"}, {10, "rrrgr"}, {11, "rGrgr"}};
   char why[256];
   assert_int_equal(feed_all(&m, one_way, N(one_way), why, sizeof why), 4);
   assert_non_null(strstr(why, "t=11.0: groups 1 and 2 (links 1, 3) both green: hard conflict"));
@@ -314,7 +316,9 @@ static void checker_catches_r4_allred(void **state) {
   (void)state;
   /* A red at 4, B green at 5: 1 s of all-red where 2 s are needed. */
   static const sample a_to_b[] = {{0, "GrGrr"}, {1, "yryrr"}, {4, "rrrrr"}, {5, "rGrrr"}};
-  expect_breach(a_to_b, N(a_to_b), 3, "t=5.0: group 1 (link 1) turned 'G' 1.00 s after group 0 (link 0) turned red; the all-red time is 2.00 s");
+  expect_breach(a_to_b, N(a_to_b), 3,
+                "t=5.0: group 1 (link 1) turned 'G' 1.00 s after group 0 (link 0) turned red; the "
+                "all-red time is 2.00 s");
   /* The permissive C steps up to 'G' 0.2 s after A's red; 0.5 s needed. */
   static const sample step_up[] = {{0, "GrGgr"}, {1, "yrygr"}, {4, "rrrgr"}, {4.2, "rrrGr"}};
   expect_breach(step_up, N(step_up), 3, "t=4.2: group 2 (link 3)|turned 'G'|after group 0|0.50 s");
@@ -432,10 +436,10 @@ static void monitor_changes_stage_as_fast_as_allowed(void **state) {
   if (rc) fprintf(stderr, "%s\n", why);
   assert_int_equal(rc, GW_OK);
   assert_string_equal(lamps[0], "yryyG");
-  assert_string_equal(lamps[5], "yryyG");   /* t = 2.5 */
-  assert_string_equal(lamps[6], "rrrrG");   /* t = 3: yellows end */
-  assert_string_equal(lamps[9], "rrrrG");   /* t = 4.5 */
-  assert_string_equal(lamps[10], "rGrrG");  /* t = 5: A's all-red of 2 s is over */
+  assert_string_equal(lamps[5], "yryyG");  /* t = 2.5 */
+  assert_string_equal(lamps[6], "rrrrG");  /* t = 3: yellows end */
+  assert_string_equal(lamps[9], "rrrrG");  /* t = 4.5 */
+  assert_string_equal(lamps[10], "rGrrG"); /* t = 5: A's all-red of 2 s is over */
   assert_int_equal(st.stage, 1);
   assert_int_equal(st.target, 1);
   assert_int_equal(st.in_transition, 0);
@@ -553,8 +557,8 @@ static void monitor_bug_d_status_matches_lamps(void **state) {
     char want[8];
     gw_signal_model_stage_state(&m, st.stage, want);
     if (!st.in_transition && strcmp(lamp, want) != 0 && !lie[0])
-      snprintf(lie, sizeof lie, "t=%.1f: status stage %u, not in transition, lamps %s", t,
-               st.stage, lamp);
+      snprintf(lie, sizeof lie, "t=%.1f: status stage %u, not in transition, lamps %s", t, st.stage,
+               lamp);
   }
   assert_string_equal(lamp, "rrrrG");
   gw_monitor_destroy(mon);
@@ -657,8 +661,8 @@ static void monitor_and_checker_refuse_bad_models(void **state) {
 typedef struct fixture {
   gw_net *nets[3];
   int nnets;
-  gw_signal_model *models;      /* scenario models */
-  const gw_net **model_net;     /* the net of each */
+  gw_signal_model *models;  /* scenario models */
+  const gw_net **model_net; /* the net of each */
   int nmodels;
 } fixture;
 
@@ -753,9 +757,12 @@ static void synthetic_model(gw_signal_model *m, rng *r) {
         m->conflict[b][a] = way == 1 ? other : GW_CONFLICT_HARD;
       } else if (u < hard_p + yield_p) {
         uint32_t kind = rbelow(r, 5);
-        if (kind < 2) m->conflict[a][b] = GW_CONFLICT_YIELDS;
-        else if (kind < 4) m->conflict[b][a] = GW_CONFLICT_YIELDS;
-        else m->conflict[a][b] = m->conflict[b][a] = GW_CONFLICT_YIELDS;
+        if (kind < 2)
+          m->conflict[a][b] = GW_CONFLICT_YIELDS;
+        else if (kind < 4)
+          m->conflict[b][a] = GW_CONFLICT_YIELDS;
+        else
+          m->conflict[a][b] = m->conflict[b][a] = GW_CONFLICT_YIELDS;
       }
     }
   for (uint32_t a = 0; a < ng; a++)
@@ -769,7 +776,8 @@ static void synthetic_model(gw_signal_model *m, rng *r) {
   for (uint32_t g = 0; g < ng; g++) {
     double l = m->groups[g].yellow_s;
     for (uint32_t h = 0; h < ng; h++)
-      if (l < m->groups[g].yellow_s + m->allred_s[g][h]) l = m->groups[g].yellow_s + m->allred_s[g][h];
+      if (l < m->groups[g].yellow_s + m->allred_s[g][h])
+        l = m->groups[g].yellow_s + m->allred_s[g][h];
     if (l > lost) lost = l;
   }
   m->lost_s = lost;
@@ -830,7 +838,7 @@ static bounds model_bounds(const gw_signal_model *m) {
 #define TRACE 48
 typedef struct trace_entry {
   double t;
-  char kind;        /* 'q' request, 's' step, 'f' check_field */
+  char kind; /* 'q' request, 's' step, 'f' check_field */
   uint32_t arg;
   int rc;
   char lamp[257];
@@ -838,7 +846,7 @@ typedef struct trace_entry {
 
 typedef struct harness {
   const gw_signal_model *m;
-  const char *what;            /* "synthetic", "scenario" or a controller name */
+  const char *what; /* "synthetic", "scenario" or a controller name */
   uint64_t seed, run;
   double dt;
   gw_monitor *mon;
@@ -849,19 +857,19 @@ typedef struct harness {
   uint64_t ev_refused, ev_failsafe, ev_bad;
   double ev_last_t;
   /* What the test expects. */
-  uint64_t refused;             /* out-of-range requests made */
-  uint32_t held;                /* the stage asked for last */
-  double held_since;            /* s, first request of it since another was asked for */
-  int held_valid;               /* 0 after a fail-safe until the next request */
+  uint64_t refused;  /* out-of-range requests made */
+  uint32_t held;     /* the stage asked for last */
+  double held_since; /* s, first request of it since another was asked for */
+  int held_valid;    /* 0 after a fail-safe until the next request */
   bounds bd;
-  double change_s;              /* worst-case stage change time + 1 s + rounding */
+  double change_s; /* worst-case stage change time + 1 s + rounding */
   /* Fail-safe tracking. */
-  int fs;                       /* 0 none, 1 clearing, 2 all red, 3 resumed */
+  int fs; /* 0 none, 1 clearing, 2 all red, 3 resumed */
   double fs_t, fs_red_t;
   uint64_t failsafes, resumed;
-  uint32_t last_stage;          /* the status's stage after the last step */
-  uint64_t deadlines;           /* held stages whose liveness deadline was checked */
-  int deadline_seen;            /* the current hold's deadline was counted */
+  uint32_t last_stage; /* the status's stage after the last step */
+  uint64_t deadlines;  /* held stages whose liveness deadline was checked */
+  int deadline_seen;   /* the current hold's deadline was counted */
   /* Per group, to check the status's lamp_since_t. */
   char last_class[GW_MAX_GROUPS];
   double class_since[GW_MAX_GROUPS];
@@ -874,8 +882,10 @@ static void trace_add(harness *h, double t, char kind, uint32_t arg, int rc, con
   e->kind = kind;
   e->arg = arg;
   e->rc = rc;
-  if (lamp) snprintf(e->lamp, sizeof e->lamp, "%s", lamp);
-  else e->lamp[0] = 0;
+  if (lamp)
+    snprintf(e->lamp, sizeof e->lamp, "%s", lamp);
+  else
+    e->lamp[0] = 0;
 }
 
 static void dump_model(const gw_signal_model *m) {
@@ -884,7 +894,8 @@ static void dump_model(const gw_signal_model *m) {
   for (uint32_t g = 0; g < m->ngroups; g++) {
     fprintf(stderr, "  group %2u: min %.2f yellow %.2f links", g, m->groups[g].min_green_s,
             m->groups[g].yellow_s);
-    for (uint32_t i = 0; i < m->groups[g].nlinks; i++) fprintf(stderr, " %u", m->groups[g].links[i]);
+    for (uint32_t i = 0; i < m->groups[g].nlinks; i++)
+      fprintf(stderr, " %u", m->groups[g].links[i]);
     fprintf(stderr, "; conflicts");
     for (uint32_t h = 0; h < m->ngroups; h++)
       if (m->conflict[g][h])
@@ -903,8 +914,8 @@ static void fail_run(harness *h, const char *fmt, ...) __attribute__((format(pri
 static void fail_run(harness *h, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "FAIL (%s, seed %llu, run %llu, dt %.1f): ", h->what,
-          (unsigned long long)h->seed, (unsigned long long)h->run, h->dt);
+  fprintf(stderr, "FAIL (%s, seed %llu, run %llu, dt %.1f): ", h->what, (unsigned long long)h->seed,
+          (unsigned long long)h->run, h->dt);
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fprintf(stderr, "\n");
@@ -913,9 +924,12 @@ static void fail_run(harness *h, const char *fmt, ...) {
   uint64_t from = h->ntrace > TRACE ? h->ntrace - TRACE : 0;
   for (uint64_t i = from; i < h->ntrace; i++) {
     const trace_entry *e = &h->trace[i % TRACE];
-    if (e->kind == 'q') fprintf(stderr, "  t=%.3f request %u -> %d\n", e->t, e->arg, e->rc);
-    else if (e->kind == 'f') fprintf(stderr, "  t=%.3f check_field %s -> %d\n", e->t, e->lamp, e->rc);
-    else fprintf(stderr, "  t=%.3f step -> %s\n", e->t, e->lamp);
+    if (e->kind == 'q')
+      fprintf(stderr, "  t=%.3f request %u -> %d\n", e->t, e->arg, e->rc);
+    else if (e->kind == 'f')
+      fprintf(stderr, "  t=%.3f check_field %s -> %d\n", e->t, e->lamp, e->rc);
+    else
+      fprintf(stderr, "  t=%.3f step -> %s\n", e->t, e->lamp);
   }
   fail();
 }
@@ -949,8 +963,8 @@ static void harness_start(harness *h, const gw_signal_model *m, uint32_t initial
 }
 
 static void harness_stop(harness *h) {
-  if (h->ev_bad) fail_run(h, "%llu events with a wrong signal or out of order",
-                          (unsigned long long)h->ev_bad);
+  if (h->ev_bad)
+    fail_run(h, "%llu events with a wrong signal or out of order", (unsigned long long)h->ev_bad);
   gw_monitor_destroy(h->mon);
   gw_safety_checker_destroy(h->chk);
   h->mon = NULL;
@@ -972,8 +986,9 @@ static void harness_request(harness *h, uint32_t stage, double t) {
   int rc = gw_monitor_request(h->mon, stage, t);
   trace_add(h, t, 'q', stage, rc, NULL);
   if (stage >= h->m->nstages) {
-    if (rc != GW_ERANGE) fail_run(h, "request for stage %u of %u returned %d, not GW_ERANGE",
-                                  stage, h->m->nstages, rc);
+    if (rc != GW_ERANGE)
+      fail_run(h, "request for stage %u of %u returned %d, not GW_ERANGE", stage, h->m->nstages,
+               rc);
     h->refused++;
     return;
   }
@@ -1006,8 +1021,9 @@ static const char *harness_step(harness *h, double t, gw_monitor_status *st) {
   /* The status tells the truth about the lamps. */
   for (uint32_t g = 0; g < m->ngroups; g++) {
     char c = lamp_class(lamp[m->groups[g].links[0]]);
-    if (st->lamp[g] != c) fail_run(h, "status says group %u is %d, the lamps show %c", g,
-                                   st->lamp[g], lamp[m->groups[g].links[0]]);
+    if (st->lamp[g] != c)
+      fail_run(h, "status says group %u is %d, the lamps show %c", g, st->lamp[g],
+               lamp[m->groups[g].links[0]]);
     if (!h->class_known[g] || h->last_class[g] != c) {
       h->class_since[g] = h->class_known[g] ? t : st->lamp_since_t[g];
       h->last_class[g] = c;
@@ -1053,8 +1069,8 @@ static const char *harness_step(harness *h, double t, gw_monitor_status *st) {
     char want[257];
     gw_signal_model_stage_state(m, st->stage, want);
     if (st->stage != st->target || strcmp(lamp, want) != 0)
-      fail_run(h, "status: stage %u (target %u) reached, but the lamps show %s, not %s",
-               st->stage, st->target, lamp, want);
+      fail_run(h, "status: stage %u (target %u) reached, but the lamps show %s, not %s", st->stage,
+               st->target, lamp, want);
     if (st->stage != h->last_stage && fabs(st->stage_since_t - t) > EPS)
       fail_run(h, "status: stage %u reached at %.3f, stage_since_t says %.3f", st->stage, t,
                st->stage_since_t);
@@ -1069,9 +1085,10 @@ static const char *harness_step(harness *h, double t, gw_monitor_status *st) {
       char want[257];
       gw_signal_model_stage_state(m, h->held, want);
       if (st->stage != h->held || st->in_transition || strcmp(lamp, want) != 0)
-        fail_run(h, "stage %u asked for since %.3f (%.2f s ago, worst change %.2f s) is not "
-                 "shown: status stage %u%s, lamps %s, want %s", h->held, h->held_since,
-                 t - h->held_since, h->change_s, st->stage,
+        fail_run(h,
+                 "stage %u asked for since %.3f (%.2f s ago, worst change %.2f s) is not "
+                 "shown: status stage %u%s, lamps %s, want %s",
+                 h->held, h->held_since, t - h->held_since, h->change_s, st->stage,
                  st->in_transition ? " in transition" : "", lamp, want);
     }
   }
@@ -1087,8 +1104,10 @@ static void harness_field(harness *h, const char *lamp, double t, rng *r, int co
     uint32_t reds[256], n = 0;
     for (uint32_t k = 0; k < h->m->nlinks; k++)
       if (field[k] == 'r') reds[n++] = k;
-    if (n == 0) corrupt = 0;
-    else field[reds[rbelow(r, n)]] = rchance(r, 0.5) ? 'G' : 'g';
+    if (n == 0)
+      corrupt = 0;
+    else
+      field[reds[rbelow(r, n)]] = rchance(r, 0.5) ? 'G' : 'g';
   }
   uint64_t ev = h->ev_failsafe;
   int rc = gw_monitor_check_field(h->mon, field, t);
@@ -1171,7 +1190,8 @@ static void malicious_run(harness *h, const gw_signal_model *m, rng *r, uint64_t
     if (h->fs == 0 && !st.failsafe && rchance(r, fs_p) &&
         (!GW_TEST_KNOWN_MONITOR_BUGS || greens_served(m, &st, t)))
       harness_field(h, lamp, t, r, 1);
-    else if (rchance(r, 0.01)) harness_field(h, lamp, t, r, 0);
+    else if (rchance(r, 0.01))
+      harness_field(h, lamp, t, r, 0);
     prev = t;
   }
   harness_stop(h);
@@ -1185,10 +1205,12 @@ static uint64_t property_seed(void) { return env_u64("GW_PROPERTY_SEED", 1); }
 ** reached their deadline and fail-safes that ran to their end. */
 static void report(const char *name, const harness *h, uint64_t runs, uint64_t steps,
                    int expect_failsafes) {
-  printf("[ %s ] %llu runs, %llu steps, %llu liveness deadlines, %llu fail-safes "
-         "(%llu resumed), seed %llu\n", name, (unsigned long long)runs, (unsigned long long)steps,
-         (unsigned long long)h->deadlines, (unsigned long long)h->failsafes,
-         (unsigned long long)h->resumed, (unsigned long long)h->seed);
+  printf(
+      "[ %s ] %llu runs, %llu steps, %llu liveness deadlines, %llu fail-safes "
+      "(%llu resumed), seed %llu\n",
+      name, (unsigned long long)runs, (unsigned long long)steps, (unsigned long long)h->deadlines,
+      (unsigned long long)h->failsafes, (unsigned long long)h->resumed,
+      (unsigned long long)h->seed);
   assert_true(runs > 0);
   if (property_steps() < 200000) return;
   assert_true(h->deadlines > 0);
@@ -1258,8 +1280,15 @@ static void controller_run(harness *h, const char *name, const gw_signal_model *
   }
   gw_monitor_status st;
   const char *lamp = harness_step(h, t0, &st);
-  gw_ctl_view v = {.model = m, .status = &st, .queue = queue, .count = count, .out_queue = oq,
-                   .out_count = oc, .arrivals = arr, .occupancy = occ, .gap_s = gap,
+  gw_ctl_view v = {.model = m,
+                   .status = &st,
+                   .queue = queue,
+                   .count = count,
+                   .out_queue = oq,
+                   .out_count = oc,
+                   .arrivals = arr,
+                   .occupancy = occ,
+                   .gap_s = gap,
                    .has_detector = has};
   double busy = runif(r); /* how much traffic this run sees */
   for (uint64_t k = 1; k < steps; k++) {
