@@ -117,7 +117,8 @@ enum {
   GW_EV_SPLIT_CHANGE = 134, /* + phase - 1, up to 149 */
   /* Greenwave's own, outside the Indiana range used by others. */
   GW_EV_REQUEST_REFUSED = 900, /* param: requested stage */
-  GW_EV_FAILSAFE = 901         /* param: 1 field mismatch, 2 controller failure */
+  GW_EV_FAILSAFE = 901         /* param: 1 field mismatch, 2 controller failure,
+                               ** 3 controller over its time budget */
 };
 
 typedef struct gw_event {
@@ -157,12 +158,19 @@ const char *gw_monitor_step(gw_monitor *mon, double t);
 ** then the first stage; an alarm event is written and 1 returned. */
 int gw_monitor_check_field(gw_monitor *mon, const char *field_state, double t);
 
+/* Flash on: greens end safely, then every link shows 'o' (flashing
+** yellow, all movements yield) once all-red has been served.  Off: all red
+** at once, then the requested stage after its all-red.  Requests made
+** meanwhile are kept for when flash ends. */
+int gw_monitor_flash(gw_monitor *mon, int on, double t);
+
 typedef struct gw_monitor_status {
   uint32_t stage;              /* the stage shown or being moved to */
   uint32_t target;             /* the requested stage */
   int in_transition;           /* 1 while changing stages */
   double stage_since_t;        /* when the current stage's greens all started */
   int failsafe;                /* 1 in fail-safe */
+  int flash;                   /* 1 going to flash, 2 flashing */
   uint8_t lamp[GW_MAX_GROUPS]; /* GW_LAMP_* */
   double lamp_since_t[GW_MAX_GROUPS];
   uint64_t refused; /* refused requests so far */
@@ -277,9 +285,35 @@ typedef struct gw_control_stats {
   uint64_t steps;
   uint64_t refused;   /* requests the monitors refused */
   uint64_t failsafes; /* intersections sent to fail-safe */
+  uint64_t overruns;  /* controllers that overran the step budget */
   double wall_s;      /* time spent in gw_control_step */
 } gw_control_stats;
 void gw_control_stats_get(const gw_control *c, gw_control_stats *out);
+
+/* Operator commands, for the control centre.  Each takes effect at the next
+** gw_control_step and goes through the monitor like any request.
+** set_controller replaces signal tls's controller (spec as for create;
+** NULL or "": the program's fixed plan) and clears a fall-back; hold keeps
+** the given stage (its controller rests; stage < 0 releases); flash turns
+** flashing yellow on or off (gw_monitor_flash). */
+int gw_control_set_controller(gw_control *c, uint32_t tls, const char *spec, gw_error *err);
+int gw_control_hold(gw_control *c, uint32_t tls, int stage);
+int gw_control_flash(gw_control *c, uint32_t tls, int on);
+/* A controller step that takes longer than budget_s of wall time sends its
+** intersection to the fixed plan (event GW_EV_FAILSAFE, param 3); 0: no
+** limit (the default: simulations must not depend on the machine). */
+void gw_control_set_budget(gw_control *c, double budget_s);
+
+/* What one intersection is doing, for display. */
+typedef struct gw_control_node {
+  const gw_signal_model *model;
+  const char *controller; /* its controller's name */
+  int hold, flash, on_fixed;
+  gw_monitor_status status;
+  const char *state; /* the lamps last sent */
+  double occupancy[GW_MAX_GROUPS], arrivals[GW_MAX_GROUPS];
+} gw_control_node;
+int gw_control_node_get(const gw_control *c, uint32_t tls, gw_control_node *out);
 
 #ifdef __cplusplus
 }

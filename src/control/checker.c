@@ -10,7 +10,7 @@
 **
 ** The rules, for a sequence of (t, state) with t strictly increasing and one
 ** character per link out of 'G' (protected green), 'g' (permissive green),
-** 'y' (yellow) and 'r' (red):
+** 'y' (yellow), 'r' (red) and 'o' (flashing yellow, the flash mode):
 **   R0  all links of a group show the same character.
 **   R1  a green period (any mix of 'G' and 'g') that ends has lasted at
 **       least the group's min_green_s, from its first green sample to its
@@ -26,6 +26,9 @@
 **       'G' at time t needs every group h that is not compatible with its
 **       new character to be red now and to have been red since at least
 **       t - allred_s[h][g].
+**   R5  flash: a group enters 'o' only from red and leaves it only to red,
+**       which starts its all-red; 'o' never shows beside a conflicting
+**       green or yellow.
 ** The first state fed is the starting point: its greens and yellows count
 ** as started long ago, its reds as cleared.  A yellow in the first state is
 ** taken to end a protected green (the stricter reading).
@@ -138,8 +141,9 @@ static int read_groups(gw_safety_checker *c, double t, const char *state, char *
     if (ch == 0)
       return breach(c, why, why_len, "t=%.1f: state has %u characters, the signal has %u links", t,
                     k, m->nlinks);
-    if (ch != 'G' && ch != 'g' && ch != 'y' && ch != 'r')
-      return breach(c, why, why_len, "t=%.1f: link %u shows '%c', not one of G, g, y, r", t, k, ch);
+    if (ch != 'G' && ch != 'g' && ch != 'y' && ch != 'r' && ch != 'o')
+      return breach(c, why, why_len, "t=%.1f: link %u shows '%c', not one of G, g, y, r, o", t, k,
+                    ch);
     uint32_t g = m->group_of_link[k];
     if (seen_at[g] == UINT32_MAX) {
       seen_at[g] = k;
@@ -164,6 +168,16 @@ static int advance_group(gw_safety_checker *c, double t, uint32_t g, char to, in
   char from = tr->c;
   uint32_t k = c->first_link[g];
   *starts = 0;
+  if (from == 'o' || to == 'o') {
+    /* Flash is entered from red and left to red only; its end starts the
+    ** all-red of the groups that follow. */
+    if (from != to && from != 'r' && to != 'r')
+      return breach(c, why, why_len, "t=%.1f: group %u (link %u) went from '%c' to '%c'", t, g, k,
+                    from, to);
+    if (from == 'o' && to == 'r') tr->red_since = t;
+    tr->c = to;
+    return GW_OK;
+  }
   if (is_green(from) && is_green(to)) {
     if (from == 'g' && to == 'G') *starts = 1;
     tr->last_green = to;
@@ -214,7 +228,11 @@ static int check_pairs(gw_safety_checker *c, double t, char *why, size_t why_len
     if (ca == 'r') continue;
     for (uint32_t b = a + 1; b < m->ngroups; b++) {
       char cb = c->grp[b].c;
-      if (cb == 'r' || compatible(c, a, ca, b, cb)) continue;
+      if (cb == 'r' || (ca == 'o' && cb == 'o')) continue;
+      if (ca != 'o' && cb != 'o' && compatible(c, a, ca, b, cb)) continue;
+      if ((ca == 'o' || cb == 'o') && m->conflict[a][b] == GW_CONFLICT_NONE &&
+          m->conflict[b][a] == GW_CONFLICT_NONE)
+        continue;
       int hard = m->conflict[a][b] == GW_CONFLICT_HARD || m->conflict[b][a] == GW_CONFLICT_HARD;
       char both[32];
       if (is_green(ca) && is_green(cb))

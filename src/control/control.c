@@ -32,6 +32,8 @@ typedef struct node {
   gw_monitor *mon;
   gw_controller *ctl;
   int on_fixed; /* fell back to the fixed plan */
+  int hold;     /* operator's manual hold: the stage held, or -1 */
+  int flash;    /* operator's flash mode */
   uint32_t ndet[GW_MAX_GROUPS];
   uint32_t det[GW_MAX_GROUPS][MAX_DET_PER_GROUP];
   uint8_t det_on[GW_MAX_GROUPS][MAX_DET_PER_GROUP];
@@ -57,6 +59,7 @@ struct gw_control {
   const uint32_t *lane_n, *lane_h;
   const gw_detector_reading *det_read;
   gw_control_stats stats;
+  double budget_s; /* longest a controller's step may take; 0: no limit */
 };
 
 static void lane_counts(gw_control *c, uint32_t lane, double *v, double *h) {
@@ -147,6 +150,7 @@ static int create(const gw_net *net, gw_field *field, const char *const *specs, 
   double t = field->ops->time(field->impl);
   for (uint32_t i = 0; !rc && i < c->n; i++) {
     node *nd = &c->nodes[i];
+    nd->hold = -1;
     if ((rc = gw_signal_model_init(&nd->model, net, i, err))) break;
     if ((rc = gw__ctl_model_overrides(specs[each ? i : 0], &nd->model, err))) break;
     if ((rc = gw_controller_create(specs[each ? i : 0], &nd->model, net, &nd->ctl, err))) break;
@@ -230,7 +234,7 @@ static void read_field(gw_control *c, uint32_t i, double t) {
   }
 }
 
-static int fall_back(gw_control *c, node *nd, double t) {
+static int fall_back(gw_control *c, node *nd, double t, int why) {
   gw_error err;
   gw_controller *f;
   if (nd->on_fixed) return GW_OK;
@@ -238,7 +242,7 @@ static int fall_back(gw_control *c, node *nd, double t) {
   gw_controller_destroy(nd->ctl);
   nd->ctl = f;
   nd->on_fixed = 1;
-  emit(c, nd->model.tls, t, GW_EV_FAILSAFE, 2);
+  emit(c, nd->model.tls, t, GW_EV_FAILSAFE, why);
   return GW_OK;
 }
 
@@ -256,7 +260,7 @@ int gw_control_step(gw_control *c) {
     /* The field must show what was sent. */
     if (gw_monitor_check_field(nd->mon, ops->get_state(c->field->impl, i), t)) {
       if (!nd->on_fixed) c->stats.failsafes++;
-      fall_back(c, nd, t);
+      fall_back(c, nd, t, 1);
     }
     read_field(c, i, t);
     gw_monitor_status st;
@@ -276,10 +280,22 @@ int gw_control_step(gw_control *c) {
                      c->fn,
                      c->ud};
     uint32_t stage = st.target;
-    if (gw_controller_step(nd->ctl, &v, &stage)) {
-      c->stats.failsafes++;
-      fall_back(c, nd, t);
-      stage = st.target;
+    if (nd->hold >= 0) {
+      stage = (uint32_t)nd->hold; /* the operator's hold; the controller rests */
+    } else {
+      double c0 = c->budget_s > 0 ? now_s() : 0;
+      if (gw_controller_step(nd->ctl, &v, &stage)) {
+        c->stats.failsafes++;
+        fall_back(c, nd, t, 2);
+        stage = st.target;
+      } else if (c->budget_s > 0 && now_s() - c0 > c->budget_s && !nd->on_fixed) {
+        /* Too slow to trust with the next step: this intersection runs
+        ** its fixed plan from now on. */
+        c->stats.failsafes++;
+        c->stats.overruns++;
+        fall_back(c, nd, t, 3);
+        stage = st.target;
+      }
     }
     if (stage != st.target && gw_monitor_request(nd->mon, stage, t) == GW_ERANGE)
       c->stats.refused++;
@@ -297,6 +313,54 @@ int gw_control_step(gw_control *c) {
 }
 
 void gw_control_stats_get(const gw_control *c, gw_control_stats *out) { *out = c->stats; }
+
+void gw_control_set_budget(gw_control *c, double budget_s) {
+  c->budget_s = budget_s > 0 ? budget_s : 0;
+}
+
+int gw_control_set_controller(gw_control *c, uint32_t tls, const char *spec, gw_error *err) {
+  if (tls >= c->n) return gw__error(err, GW_ERANGE, "no signal %u", tls);
+  node *nd = &c->nodes[tls];
+  gw_controller *ctl;
+  int rc = gw_controller_create(spec && *spec ? spec : "fixed", &nd->model, c->net, &ctl, err);
+  if (rc) return rc;
+  gw_controller_destroy(nd->ctl);
+  nd->ctl = ctl;
+  nd->on_fixed = 0; /* the operator's choice; a new failure falls back again */
+  return GW_OK;
+}
+
+int gw_control_hold(gw_control *c, uint32_t tls, int stage) {
+  if (tls >= c->n) return GW_ERANGE;
+  node *nd = &c->nodes[tls];
+  if (stage >= (int)nd->model.nstages) return GW_ERANGE;
+  nd->hold = stage < 0 ? -1 : stage;
+  return GW_OK;
+}
+
+int gw_control_flash(gw_control *c, uint32_t tls, int on) {
+  if (tls >= c->n) return GW_ERANGE;
+  node *nd = &c->nodes[tls];
+  nd->flash = on != 0;
+  return gw_monitor_flash(nd->mon, nd->flash, c->field->ops->time(c->field->impl));
+}
+
+int gw_control_node_get(const gw_control *c, uint32_t tls, gw_control_node *out) {
+  if (tls >= c->n) return GW_ERANGE;
+  const node *nd = &c->nodes[tls];
+  out->model = &nd->model;
+  out->controller = gw_controller_name(nd->ctl);
+  out->hold = nd->hold;
+  out->flash = nd->flash;
+  out->on_fixed = nd->on_fixed;
+  gw_monitor_status_get(nd->mon, &out->status);
+  out->state = nd->sent;
+  for (uint32_t g = 0; g < nd->model.ngroups; g++) {
+    out->occupancy[g] = nd->occupancy[g];
+    out->arrivals[g] = nd->arrivals[g];
+  }
+  return GW_OK;
+}
 
 int gw_control_detectors(const gw_control *c, uint32_t tls, uint32_t max, uint32_t *det,
                          uint32_t *group, uint32_t *n) {

@@ -21,6 +21,13 @@
 ** greens and yellows are served in fail-safe too, and a group that ended
 ** serves its own red clearance before it may show green again.
 **
+** Flash (gw_monitor_flash): the operator's flashing-yellow mode.  Every
+** green ends as above (minimum, yellow), and once every group has been red
+** for the longest all-red of the intersection the lamps show 'o' (flashing:
+** every movement yields as at an unsignalised junction).  Leaving flash, all
+** lamps turn red at once and the next green waits for its all-red, counted
+** from then.
+**
 ** Invariant checked by tests/unit/test_monitor.c against an independent
 ** checker over millions of random steps, with every controller and a random
 ** one.
@@ -40,8 +47,9 @@ struct gw_monitor {
   double since[GW_MAX_GROUPS];       /* when the lamp took its colour */
   uint8_t clear_done[GW_MAX_GROUPS]; /* end of red clearance reported */
   int failsafe;
-  int reached;       /* the lamps show the target stage exactly */
-  double failsafe_t; /* first step in fail-safe, or negative */
+  int flash_req, flashing; /* flash asked for; lamps flashing now */
+  int reached;             /* the lamps show the target stage exactly */
+  double failsafe_t;       /* first step in fail-safe, or negative */
   double longest_allred;
   uint64_t refused;
   double last_t;
@@ -88,6 +96,11 @@ static double red_clearance(const gw_signal_model *m, uint32_t g) {
 
 static void build_state(gw_monitor *mon) {
   const gw_signal_model *m = &mon->m;
+  if (mon->flashing) {
+    memset(mon->state, 'o', m->nlinks);
+    mon->state[m->nlinks] = 0;
+    return;
+  }
   for (uint32_t k = 0; k < m->nlinks; k++) {
     uint32_t g = m->group_of_link[k];
     char c = 'r';
@@ -160,8 +173,21 @@ const char *gw_monitor_step(gw_monitor *mon, double t) {
       mon->target = 0;
     }
   }
+  if (mon->flashing && !mon->flash_req) {
+    /* Out of flash: all red from now, greens wait for their all-red. */
+    mon->flashing = 0;
+    for (uint32_t g = 0; g < m->ngroups; g++) {
+      mon->since[g] = t;
+      mon->clear_done[g] = 0;
+    }
+  } else if (mon->flash_req && !mon->flashing && !mon->failsafe) {
+    int all_red = 1;
+    for (uint32_t g = 0; g < m->ngroups; g++)
+      all_red &= mon->lamp[g] == GW_LAMP_RED && t - mon->since[g] >= mon->longest_allred - 1e-9;
+    if (all_red) mon->flashing = 1;
+  }
   const gw_stage *s = &m->stages[mon->target];
-  uint64_t want = mon->failsafe ? 0 : s->green;
+  uint64_t want = mon->failsafe || mon->flash_req || mon->flashing ? 0 : s->green;
   /* Ends first (R1, R2), so that starts in the same step see them. */
   for (uint32_t g = 0; g < m->ngroups; g++) {
     double age = t - mon->since[g];
@@ -212,7 +238,7 @@ const char *gw_monitor_step(gw_monitor *mon, double t) {
     }
   }
   /* Has the target been reached? */
-  int reached = !mon->failsafe;
+  int reached = !mon->failsafe && !mon->flash_req && !mon->flashing;
   for (uint32_t g = 0; g < m->ngroups && reached; g++) {
     int wanted = (int)(want >> g & 1);
     if (wanted)
@@ -240,6 +266,12 @@ int gw_monitor_check_field(gw_monitor *mon, const char *field_state, double t) {
   return 1;
 }
 
+int gw_monitor_flash(gw_monitor *mon, int on, double t) {
+  (void)t;
+  mon->flash_req = on != 0;
+  return GW_OK;
+}
+
 void gw_monitor_status_get(const gw_monitor *mon, gw_monitor_status *out) {
   /* Called by the control loop for every signal every step: fill the
   ** groups in use only, not the whole arrays. */
@@ -248,6 +280,7 @@ void gw_monitor_status_get(const gw_monitor *mon, gw_monitor_status *out) {
   out->in_transition = !mon->reached; /* never reached during fail-safe */
   out->stage_since_t = mon->stage_since_t;
   out->failsafe = mon->failsafe;
+  out->flash = mon->flashing ? 2 : mon->flash_req;
   out->refused = mon->refused;
   for (uint32_t g = 0; g < mon->m.ngroups; g++) {
     out->lamp[g] = mon->lamp[g];

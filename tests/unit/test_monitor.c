@@ -1352,6 +1352,58 @@ static void property_controllers(void **state) {
   free(h);
 }
 
+/* Flash: random requests and flash toggles on the scenarios' models; every
+** state goes to the checker (R5 included), flash must show all 'o' once the
+** all-red is served, and after flash the monitor must reach a stage. */
+static void monitor_flash_is_safe(void **state) {
+  fixture *f = *state;
+  rng r = {property_seed() * 31 + 5};
+  uint64_t flashes = 0, resumed = 0;
+  for (int run = 0; run < 40; run++) {
+    const gw_signal_model *m = &f->models[rbelow(&r, (uint32_t)f->nmodels)];
+    gw_monitor *mon;
+    gw_safety_checker *chk;
+    assert_int_equal(gw_monitor_create(m, 0, 0, NULL, NULL, &mon), GW_OK);
+    assert_int_equal(gw_safety_checker_create(m, &chk), GW_OK);
+    int on = 0;
+    double on_since = 0, off_since = -1;
+    char why0[256];
+    assert_int_equal(gw_safety_checker_feed(chk, 0, gw_monitor_step(mon, 0), why0, sizeof why0), 0);
+    for (int k = 1; k < 5000; k++) {
+      double t = k * 0.5;
+      if (rchance(&r, 0.05)) gw_monitor_request(mon, rbelow(&r, m->nstages), t);
+      if (rchance(&r, 0.004)) {
+        on = !on;
+        gw_monitor_flash(mon, on, t);
+        if (on)
+          on_since = t;
+        else
+          off_since = t;
+      }
+      const char *lamp = gw_monitor_step(mon, t);
+      char why[256];
+      if (gw_safety_checker_feed(chk, t, lamp, why, sizeof why))
+        fail_msg("flash run %d: %s (lamps %s)", run, why, lamp);
+      gw_monitor_status st;
+      gw_monitor_status_get(mon, &st);
+      int all_o = 1;
+      for (uint32_t l = 0; l < m->nlinks; l++) all_o &= lamp[l] == 'o';
+      if (on && t - on_since > 120) assert_true(all_o);
+      if (on && all_o && st.flash == 2 && t == on_since + 120) flashes++;
+      if (!on) assert_false(all_o && t > off_since);
+      if (!on && off_since >= 0 && t - off_since > 120) {
+        if (!st.in_transition) resumed++, off_since = -1;
+      }
+    }
+    gw_safety_checker_destroy(chk);
+    gw_monitor_destroy(mon);
+  }
+  printf("[ flash ] %llu flash periods held, %llu resumed\n", (unsigned long long)flashes,
+         (unsigned long long)resumed);
+  assert_true(flashes > 0);
+  assert_true(resumed > 0);
+}
+
 int main(void) {
   gw_set_allocator(test_alloc, NULL);
   const struct CMUnitTest tests[] = {
@@ -1369,6 +1421,7 @@ int main(void) {
       cmocka_unit_test(monitor_bug_b_failsafe_serves_min_green),
       cmocka_unit_test(monitor_bug_c_failsafe_all_red_is_longest),
       cmocka_unit_test(monitor_bug_d_status_matches_lamps),
+      cmocka_unit_test(monitor_flash_is_safe),
       cmocka_unit_test(property_scenarios),
       cmocka_unit_test(property_synthetic),
       cmocka_unit_test(property_controllers),
