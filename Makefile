@@ -3,8 +3,9 @@
 # CMake does the real building; this file only names the usual jobs and the
 # build directories they use, so that a fresh clone needs one command:
 #
-#   make run     install what is missing, build (build/, Release) and simulate
-#                the grid4x4 scenario with a progress bar and a summary
+#   make run     install what is missing, build (build/, Release) and start
+#                the control centre on the demo city (greenwave serve --city
+#                phnom-penh, database var/greenwave.db, created if absent)
 #   make test    build/ with warnings as errors and ctest; then build-asan/
 #                (AddressSanitizer + UBSan) and ctest; then build-fuzz/ (clang,
 #                libFuzzer): replay the fuzz seeds and fuzz each importer
@@ -20,7 +21,8 @@
 # on with the other build directories and reports each failure.
 JOBS ?= 2
 FUZZ_SECONDS ?= 20
-SCENARIO ?= scenarios/grid4x4/grid4x4.sumocfg
+CITY ?= phnom-penh
+LISTEN ?= 127.0.0.1:8080
 BENCH_SCENARIO ?= grid4x4
 CTEST = ctest --output-on-failure -j$(JOBS)
 # Leaks are errors in the sanitizer build, and UBSan stops at its first report
@@ -42,21 +44,23 @@ setup:
 build: setup
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGW_WERROR=OFF
 	cmake --build build -j$(JOBS)
+	web/build.sh
 
 run: build
-	./build/greenwave sim $(SCENARIO)
+	./build/greenwave serve --city $(CITY) --listen $(LISTEN) --db sqlite:var/greenwave.db
 
 test: setup test-release test-asan test-fuzz
 
 test-release:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGW_WERROR=ON
 	cmake --build build -j$(JOBS)
+	web/build.sh
 	cd build && $(CTEST)
 
 test-asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DGW_SANITIZE=ON -DGW_WERROR=ON
 	cmake --build build-asan -j$(JOBS)
-	cd build-asan && $(SAN_ENV) $(CTEST)
+	cd build-asan && $(SAN_ENV) $(CTEST) -LE browser
 
 # The fuzz build compiles only the fuzz targets.  Its ctest replays their
 # seeds and saved crash inputs; then each target fuzzes for FUZZ_SECONDS.

@@ -22,7 +22,7 @@ BUILD=${1:?usage: fuzz.sh BUILD_DIR SECONDS [TARGET...]}
 SECONDS_EACH=${2:?usage: fuzz.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(sumo_net sumo_routes sumo_additional)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(sumo_net sumo_routes sumo_additional ws api)
 
 failed=0
 for t in "${TARGETS[@]}"; do
@@ -32,8 +32,11 @@ for t in "${TARGETS[@]}"; do
     run=$ROOT/tests/fuzz/corpus-run/$t
     mkdir -p "$(dirname "$log")" "$art" "$run"
     touch "$art.start"
+    # The XML dictionary helps the SUMO importers only.
+    dict=()
+    case $t in sumo_*) dict=(-dict="$ROOT/tests/fuzz/sumo.dict") ;; esac
     if "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -dict="$ROOT/tests/fuzz/sumo.dict" -artifact_prefix="$art" \
+        -print_final_stats=1 "${dict[@]}" -artifact_prefix="$art" \
         "$run" "$ROOT/tests/fuzz/corpus/$t" >"$log" 2>&1; then
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)

@@ -12,9 +12,20 @@ set -eu
 
 # llvm brings llvm-symbolizer, without which the fuzzers' stack traces show
 # addresses instead of file:line; time is GNU time, for the benchmarks.
+# The control centre adds libmicrohttpd (HTTP), libsodium (Argon2id password
+# hashes), libpq and the PostgreSQL server (the store's second back end,
+# tested against a throwaway cluster), sqlite3 (the shell, for backups and
+# inspection), Chromium (the dashboard's browser tests) and Node.js with npm
+# (the dashboard's packages and the browser tests' driver).
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev llvm
-libexpat1-dev libcmocka-dev libcjson-dev libyajl-dev libsqlite3-dev
+libexpat1-dev libcmocka-dev libcjson-dev libyajl-dev libsqlite3-dev sqlite3 curl
+libmicrohttpd-dev libsodium-dev libpq-dev postgresql chromium
 sumo sumo-tools python3 time"
+# Node.js may come from elsewhere than Debian (with npm inside it); take
+# Debian's only when there is no node and npm at all.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PACKAGES="$PACKAGES nodejs npm"
+fi
 
 # Collect the packages that dpkg does not report as installed.
 missing=""

@@ -11,6 +11,9 @@ int gw_cmd_compare(int argc, char **argv);
 int gw_cmd_signals(int argc, char **argv);
 int gw_cmd_field(int argc, char **argv);
 int gw_cmd_measures(int argc, char **argv);
+int gw_cmd_serve(int argc, char **argv);  /* cmd_serve.c */
+int gw_cmd_status(int argc, char **argv); /* cmd_serve.c */
+int gw_cmd_user(int argc, char **argv);   /* cmd_user.c */
 
 /* Shared option parsing of sim and compare.  parse_run_option returns 0 when
 ** it consumed argv[*i] (and its value), 1 when the option is not a run

@@ -23,6 +23,10 @@ static const char usage[] =
     "                         print each signal's groups, conflicts and stages\n"
     "  field sumo SCENARIO.sumocfg --controller NAME\n"
     "                         drive SUMO's signals with a controller over TraCI\n"
+    "  serve [--city NAME] [--db URL] [--listen HOST:PORT]\n"
+    "                         run the control centre: API, live feed and dashboard\n"
+    "  status                 a running centre's summary\n"
+    "  user add|list|passwd   the centre's users (roles viewer, operator, admin)\n"
     "\n"
     "options:\n"
     "  -h, --help             this text; `greenwave COMMAND --help` explains a command\n"
@@ -47,6 +51,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "signals")) return gw_cmd_signals(argc - 1, argv + 1);
   if (!strcmp(cmd, "field")) return gw_cmd_field(argc - 1, argv + 1);
   if (!strcmp(cmd, "measures")) return gw_cmd_measures(argc - 1, argv + 1);
+  if (!strcmp(cmd, "serve")) return gw_cmd_serve(argc - 1, argv + 1);
+  if (!strcmp(cmd, "status")) return gw_cmd_status(argc - 1, argv + 1);
+  if (!strcmp(cmd, "user")) return gw_cmd_user(argc - 1, argv + 1);
   gw_cli_error("unknown command '%s' (try `greenwave --help`)", cmd);
   return 2;
 }

@@ -1,0 +1,272 @@
+/*
+** api_measures.c -- GET /api/measures: signal performance measures of one
+** signal from the events in the store.
+**
+** The events of the range are read from the store in time order and fed to
+** the measures engine of greenwave/measures.h, exactly as `greenwave
+** measures` feeds it from a CSV log, and the answer has the keys of that
+** command's --json output, so the two give the same numbers for the same
+** events.  Detector events carry channels, not phases: the map comes from
+** the query (detectors=61:2,62:2, channel:phase) or else from the live
+** centre's configuration of the intersection (a detector's "channel", or
+** its network "index" + 1, serves group + 1, as `greenwave sim
+** --detector-map` writes it; detectors with neither are left out).  Without a map
+** the measures that need one (aog, pcd, splitfail, volume) count no
+** arrivals.
+**
+** Reads are bounded: at most GW__MEASURES_MAX_EVENTS events per request
+** ("truncated": true says the range had more).
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/vec.h"
+#include "greenwave/measures.h"
+#include "server/api_int.h"
+
+#define GW__MEASURES_MAX_EVENTS 200000
+
+enum { M_SPLIT, M_TERM, M_PCD, M_AOG, M_SPLITFAIL, M_VOLUME, M_N };
+static const char *const mnames[M_N] = {"split", "terminations", "pcd",
+                                        "aog",   "splitfail",    "volume"};
+static const char *const term_names[4] = {"-", "gap out", "max out", "force off"};
+static const char *const state_names[3] = {"green", "yellow", "red"};
+
+typedef struct ctx {
+  int measure;
+  cJSON *cycles, *arrivals, *bins;
+} ctx;
+
+static cJSON *time_str(double t) {
+  char ts[32];
+  gw_time_format(t, ts, sizeof ts);
+  return cJSON_CreateString(ts);
+}
+
+static void on_cycle(void *ud, const gw_cycle *cy) {
+  ctx *x = ud;
+  if (!x->cycles) return;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "phase", cy->phase);
+  cJSON_AddItemToObject(o, "start", time_str(cy->start_t));
+  cJSON_AddNumberToObject(o, "green_s", cy->green_s);
+  cJSON_AddNumberToObject(o, "yellow_s", cy->yellow_s);
+  cJSON_AddNumberToObject(o, "cycle_s", cy->cycle_s);
+  if (x->measure == M_SPLIT)
+    cJSON_AddStringToObject(o, "termination", term_names[cy->termination & 3]);
+  if (x->measure == M_PCD) {
+    cJSON_AddNumberToObject(o, "arrivals_green", cy->arrivals[0]);
+    cJSON_AddNumberToObject(o, "arrivals_yellow", cy->arrivals[1]);
+    cJSON_AddNumberToObject(o, "arrivals_red", cy->arrivals[2]);
+  }
+  if (x->measure == M_SPLITFAIL) {
+    cJSON_AddNumberToObject(o, "green_occupancy", cy->green_occupancy);
+    cJSON_AddNumberToObject(o, "red_occupancy", cy->red_occupancy);
+    cJSON_AddBoolToObject(o, "split_failure", cy->split_failure);
+  }
+  cJSON_AddItemToArray(x->cycles, o);
+}
+
+static void on_arrival(void *ud, const gw_arrival *a) {
+  ctx *x = ud;
+  if (!x->arrivals) return;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "phase", a->phase);
+  cJSON_AddItemToObject(o, "t", time_str(a->t));
+  cJSON_AddNumberToObject(o, "cycle_t_s", a->t - a->cycle_start_t);
+  cJSON_AddStringToObject(o, "state", state_names[a->state % 3]);
+  cJSON_AddItemToArray(x->arrivals, o);
+}
+
+static void on_bin(void *ud, const gw_volume_bin *b) {
+  ctx *x = ud;
+  if (!x->bins) return;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "phase", b->phase);
+  cJSON_AddItemToObject(o, "start", time_str(b->start_t));
+  cJSON_AddNumberToObject(o, "bin_s", b->bin_s);
+  cJSON_AddNumberToObject(o, "count", b->count);
+  cJSON_AddNumberToObject(o, "vph", b->vph);
+  cJSON_AddItemToArray(x->bins, o);
+}
+
+static cJSON *summary(const gw_phase_summary *s, int measure) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "phase", s->phase);
+  cJSON_AddNumberToObject(o, "cycles", s->cycles);
+  if (measure == M_SPLIT) {
+    cJSON_AddNumberToObject(o, "mean_green_s", s->cycles ? s->green_s / s->cycles : 0);
+    cJSON_AddNumberToObject(o, "min_green_s", s->min_green_s);
+    cJSON_AddNumberToObject(o, "max_green_s", s->max_green_s);
+  }
+  switch (measure) {
+    case M_SPLIT:
+    case M_TERM:
+      cJSON_AddNumberToObject(o, "gap_outs", (double)s->gap_outs);
+      cJSON_AddNumberToObject(o, "max_outs", (double)s->max_outs);
+      cJSON_AddNumberToObject(o, "force_offs", (double)s->force_offs);
+      break;
+    case M_PCD:
+    case M_AOG:
+      cJSON_AddNumberToObject(o, "arrivals_green", (double)s->arrivals[0]);
+      cJSON_AddNumberToObject(o, "arrivals_yellow", (double)s->arrivals[1]);
+      cJSON_AddNumberToObject(o, "arrivals_red", (double)s->arrivals[2]);
+      cJSON_AddNumberToObject(o, "aog_pct", s->aog_pct);
+      cJSON_AddNumberToObject(o, "green_share", s->green_share);
+      cJSON_AddNumberToObject(o, "platoon_ratio", s->platoon_ratio);
+      break;
+    case M_SPLITFAIL:
+      cJSON_AddNumberToObject(o, "measured_cycles", s->occupancy_cycles);
+      cJSON_AddNumberToObject(o, "split_failures", s->split_failures);
+      break;
+    case M_VOLUME:
+      cJSON_AddNumberToObject(o, "detector_ons", (double)s->detector_ons);
+      break;
+  }
+  return o;
+}
+
+/* "61:2,62:2" into links; -1 when malformed. */
+static int parse_map(const char *s, gw_detector_link *links, size_t *n) {
+  *n = 0;
+  while (*s) {
+    int det, phase, used;
+    if (sscanf(s, "%d:%d%n", &det, &phase, &used) != 2 || det < 1 || phase < 1 ||
+        phase > GW_MEASURES_MAX_PHASE || *n == GW_MEASURES_MAX_DETECTORS)
+      return -1;
+    links[(*n)++] = (gw_detector_link){det, phase};
+    s += used;
+    if (*s == ',') {
+      s++;
+      if (!*s) return -1;
+    } else if (*s) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* The live configuration's detectors of `signal`: channel serves group + 1. */
+static void map_from_centre(gw_centre *ce, const char *signal, gw_detector_link *links, size_t *n) {
+  *n = 0;
+  if (!ce) return;
+  gw_blob *b = gw_centre_intersection_config(ce, signal);
+  if (!b) return;
+  cJSON *cfg = cJSON_ParseWithLength(b->data, b->len), *d;
+  gw_blob_unref(b);
+  cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(cfg, "detectors")) {
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(d, "group");
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(d, "channel");
+    const cJSON *ix = cJSON_GetObjectItemCaseSensitive(d, "index");
+    int det = cJSON_IsNumber(ch) ? ch->valueint : cJSON_IsNumber(ix) ? ix->valueint + 1 : 0;
+    if (!cJSON_IsNumber(g) || g->valueint < 0 || g->valueint >= GW_MEASURES_MAX_PHASE || det < 1 ||
+        *n == GW_MEASURES_MAX_DETECTORS)
+      continue;
+    links[(*n)++] = (gw_detector_link){det, g->valueint + 1};
+  }
+  cJSON_Delete(cfg);
+}
+
+void gw__h_measures(gw__call *c) {
+  char signal[GW__API_ID_MAX + 2], mname[32], map[4096], from_s[64], to_s[64];
+  if (!gw_http_query(c->rq->query, "signal", signal, sizeof signal) || !signal[0] ||
+      strlen(signal) > GW__API_ID_MAX || !gw__api_valid_utf8(signal, strlen(signal))) {
+    gw__api_error(c, 400, "bad_query", "query 'signal' (an id of up to %d bytes) is required",
+                  GW__API_ID_MAX);
+    return;
+  }
+  int measure = -1;
+  if (gw_http_query(c->rq->query, "measure", mname, sizeof mname))
+    for (int k = 0; k < M_N; k++)
+      if (!strcmp(mname, mnames[k])) measure = k;
+  if (measure < 0) {
+    gw__api_error(c, 400, "bad_query",
+                  "query 'measure' must be split, aog, pcd, splitfail, volume or terminations");
+    return;
+  }
+  double from = 0, to = 1e11;
+  if (gw__api_qtime(c, "from", &from) < 0 || gw__api_qtime(c, "to", &to) < 0) return;
+  if (from > to) {
+    gw__api_error(c, 400, "bad_range", "'from' lies after 'to'");
+    return;
+  }
+  int has_from = gw_http_query(c->rq->query, "from", from_s, sizeof from_s);
+  int has_to = gw_http_query(c->rq->query, "to", to_s, sizeof to_s);
+  gw_detector_link *links = malloc(GW_MEASURES_MAX_DETECTORS * sizeof *links);
+  if (!links) {
+    gw__api_error(c, 500, "out_of_memory", "out of memory");
+    return;
+  }
+  size_t nlinks = 0;
+  if (gw_http_query(c->rq->query, "detectors", map, sizeof map)) {
+    if (parse_map(map, links, &nlinks)) {
+      free(links);
+      gw__api_error(c, 400, "bad_query",
+                    "query 'detectors' must be channel:phase pairs, e.g. 61:2,62:2 (phases "
+                    "1..%d, at most %d pairs)",
+                    GW_MEASURES_MAX_PHASE, GW_MEASURES_MAX_DETECTORS);
+      return;
+    }
+  } else {
+    map_from_centre(c->api->centre, signal, links, &nlinks);
+  }
+  cJSON *rows = NULL, *out = NULL;
+  gw_error err = {0, {0}};
+  gw_measures *m = NULL;
+  int rc = gw_store_events(c->st, signal, from, to, GW__MEASURES_MAX_EVENTS, &rows, &err);
+  if (rc) {
+    gw__api_store_error(c, rc, &err, "events");
+    goto done;
+  }
+  ctx x = {measure, NULL, NULL, NULL};
+  out = cJSON_CreateObject();
+  cJSON_AddStringToObject(out, "signal", signal);
+  cJSON_AddStringToObject(out, "measure", mnames[measure]);
+  if (has_from)
+    cJSON_AddStringToObject(out, "from", from_s);
+  else
+    cJSON_AddNullToObject(out, "from");
+  if (has_to)
+    cJSON_AddStringToObject(out, "to", to_s);
+  else
+    cJSON_AddNullToObject(out, "to");
+  int nev = cJSON_GetArraySize(rows);
+  cJSON_AddNumberToObject(out, "events", nev);
+  cJSON_AddBoolToObject(out, "truncated", nev >= GW__MEASURES_MAX_EVENTS);
+  cJSON_AddNumberToObject(out, "detectors_mapped", (double)nlinks);
+  if (measure == M_SPLIT || measure == M_PCD || measure == M_SPLITFAIL)
+    x.cycles = cJSON_AddArrayToObject(out, "cycles");
+  if (measure == M_PCD) x.arrivals = cJSON_AddArrayToObject(out, "arrivals");
+  if (measure == M_VOLUME) x.bins = cJSON_AddArrayToObject(out, "bins");
+  gw_measures_config cfg = {links, nlinks, 0, 0, 0};
+  gw_measures_sink sink = {on_cycle, on_arrival, on_bin, &x};
+  if (gw_measures_create(&cfg, &sink, &m)) {
+    gw__api_error(c, 422, "invalid_value", "the detector map is outside the measures' limits");
+    goto done;
+  }
+  const cJSON *ev;
+  cJSON_ArrayForEach(ev, rows) {
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(ev, "t");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(ev, "code");
+    const cJSON *param = cJSON_GetObjectItemCaseSensitive(ev, "param");
+    if (!cJSON_IsNumber(t) || !cJSON_IsNumber(code) || !cJSON_IsNumber(param)) continue;
+    gw_measures_feed(m, t->valuedouble, code->valueint, param->valueint);
+  }
+  gw_measures_finish(m);
+  const gw_phase_summary *sum;
+  size_t nsum;
+  gw_measures_summary(m, &sum, &nsum);
+  cJSON_AddNumberToObject(out, "out_of_order", (double)gw_measures_out_of_order(m));
+  cJSON_AddNumberToObject(out, "ignored", (double)gw_measures_ignored(m));
+  cJSON *phases = cJSON_AddArrayToObject(out, "phases");
+  for (size_t i = 0; i < nsum; i++) cJSON_AddItemToArray(phases, summary(&sum[i], measure));
+  gw__api_json(c, 200, out);
+  out = NULL;
+done:
+  gw_measures_destroy(m);
+  cJSON_Delete(rows);
+  cJSON_Delete(out);
+  free(links);
+}
