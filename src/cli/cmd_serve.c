@@ -143,8 +143,7 @@ int gw_cmd_serve(int argc, char **argv) {
         gw_cli_error("serve: --field wants sim, sumo or sumo:SCENARIO.sumocfg, not '%s'", v);
         return 2;
       }
-    }
-    else if (!strcmp(a, "--speed")) {
+    } else if (!strcmp(a, "--speed")) {
       if (!strcmp(v, "max"))
         speed = 0;
       else if (gw_cli_parse_num("--speed", v, 0.01, 100000, &speed))

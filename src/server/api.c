@@ -519,9 +519,27 @@ int gw_api_token_role(gw_api *api, const char *token, char *role, size_t len) {
 
 /* ---- public and session routes ------------------------------------------ */
 
+/* Public: whether the daemon is up, and the loop's own figures (what
+** `greenwave status` prints); nothing about users, plans or the city. */
 static void h_health(gw__call *c) {
-  static const char ok[] = "{\"status\":\"ok\"}";
-  gw__api_raw(c, 200, ok, sizeof ok - 1);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "status", "ok");
+  cJSON_AddStringToObject(o, "version", GW_VERSION);
+  gw_centre *ce = c->api->centre;
+  if (ce) {
+    gw_centre_stats st;
+    gw_centre_stats_get(ce, &st);
+    cJSON_AddNumberToObject(o, "intersections", gw_centre_intersection_count(ce));
+    cJSON_AddNumberToObject(o, "field_t", st.t);
+    cJSON_AddNumberToObject(o, "steps", (double)st.steps);
+    cJSON_AddNumberToObject(o, "missed_deadlines", (double)st.missed_deadlines);
+    cJSON_AddNumberToObject(o, "cpu_share", st.cpu_share);
+    cJSON_AddNumberToObject(o, "events_written", (double)st.events_written);
+    cJSON_AddNumberToObject(o, "events_dropped", (double)st.events_dropped);
+    cJSON_AddNumberToObject(o, "alarms_raised", (double)st.alarms_raised);
+    cJSON_AddBoolToObject(o, "running", !gw_centre_finished(ce));
+  }
+  gw__api_json(c, 200, o);
 }
 
 static void h_openapi(gw__call *c) {

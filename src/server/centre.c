@@ -12,6 +12,14 @@
 ** (a quarter of the wall time of a step) sends its intersection to the fixed
 ** plan and raises an alarm, as does any fail-safe.
 **
+** Schedules.  Time-of-day plans from the store (table schedules) are kept in
+** memory, reloaded by the writer every few seconds; at each minute of field
+** time the loop finds each intersection's entry in force and, when it has
+** changed since the last minute, activates its plan.  An operator's change
+** stands until the next entry starts (edge-triggered, as controllers treat
+** a time-of-day table beside manual overrides); at start-up the entry in
+** force is taken as already applied, so a restart keeps the restored mode.
+**
 ** Days.  A city's demand covers one day; at midnight the loop starts the
 ** next day on a fresh simulation with every intersection's mode restored.
 ** Field time t is seconds after the field's midnight; the epoch of an event
@@ -87,6 +95,8 @@ typedef struct isec {
   uint32_t vol5[MAX_DET], vol15[MAX_DET];
   double occ5[MAX_DET], occ15[MAX_DET];
   double last_alarm_t[4]; /* per alarm kind, to limit repeats */
+  double sched_applied;   /* when the schedule entry in force at the last check started
+                          ** (epoch); -2e9: not checked yet, -1e9: none */
   gw_blob *snap;          /* live state of this intersection */
 } isec;
 
@@ -101,6 +111,22 @@ typedef struct alarm_rec {
   uint32_t i; /* intersection, or UINT32_MAX */
   char kind[32], severity[16], message[256];
 } alarm_rec;
+
+typedef struct sched {
+  int64_t id;
+  uint32_t i; /* intersection */
+  int days;   /* bit 0 Sunday .. bit 6 Saturday */
+  double start_s;
+  int version;
+  char *body; /* the plan's body, JSON */
+} sched;
+
+typedef struct mode_rec { /* a mode the loop set by itself, for the writer to store */
+  uint32_t i;
+  int version;
+  int64_t sched_id;
+  char *body;
+} mode_rec;
 
 typedef struct agg_rec {
   uint32_t i, k; /* intersection, detector slot */
@@ -147,6 +173,11 @@ struct gw_centre {
   uint32_t agg_len;
   alarm_rec alarms[ALARM_CAP];
   uint32_t nalarm;
+  sched *sch; /* schedules in force, under mu */
+  uint32_t nsch;
+  mode_rec modes[CMD_CAP]; /* modes set by schedules, waiting for the writer */
+  uint32_t nmode;
+  double next_sched_t; /* field time of the next schedule check */
   uint64_t alarms_open;
   gw_centre_stats st;
   double cpu_win_wall, cpu_win_cpu;
@@ -262,6 +293,141 @@ static void on_trip(void *ud, const gw_trip_record *r) {
   c->arr_hist[c->arr_hist_pos]++;
 }
 
+/* ---- schedules ----------------------------------------------------------- */
+
+static void sched_free(sched *a, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++) free(a[k].body);
+  free(a);
+}
+
+static int find_isec(const gw_centre *c, const char *id);
+
+/* Reads every schedule entry and its plan's body; swaps them in. */
+static int load_schedules(gw_centre *c, gw_store *s, gw_error *err) {
+  cJSON *rows = NULL;
+  int rc = gw_store_schedules(s, NULL, &rows, err);
+  if (rc) return rc;
+  uint32_t n = (uint32_t)cJSON_GetArraySize(rows), m = 0;
+  sched *a = calloc(n + 1, sizeof *a);
+  const cJSON *r;
+  cJSON_ArrayForEach(r, rows) {
+    if (!a) break;
+    const cJSON *iid = cJSON_GetObjectItemCaseSensitive(r, "intersection_id");
+    int i = cJSON_IsString(iid) ? find_isec(c, iid->valuestring) : -1;
+    if (i < 0) continue;
+    sched *e = &a[m];
+    e->id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "id"));
+    e->i = (uint32_t)i;
+    e->days = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "days"));
+    e->start_s = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "start_s"));
+    e->version = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "plan_version"));
+    cJSON *plan = NULL;
+    gw_error perr = {0, {0}};
+    if (gw_store_plan_get(s, iid->valuestring, e->version, &plan, &perr)) continue;
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(plan, "body");
+    e->body = body ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(plan);
+    if (e->body) m++;
+  }
+  cJSON_Delete(rows);
+  if (!a) return set_err(err, GW_ENOMEM, "out of memory");
+  pthread_mutex_lock(&c->mu);
+  sched *old = c->sch;
+  uint32_t nold = c->nsch;
+  c->sch = a;
+  c->nsch = m;
+  pthread_mutex_unlock(&c->mu);
+  sched_free(old, nold);
+  return GW_OK;
+}
+
+/* The entry in force for intersection i at field time t: today's latest
+** entry that has started, else the latest of the days before (up to a
+** week back).  NULL when the intersection has no schedule. */
+static const sched *sched_in_force(const gw_centre *c, uint32_t i, double t, double *since) {
+  time_t day = (time_t)(c->day_epoch + floor(t / 86400) * 86400);
+  struct tm tm;
+  gmtime_r(&day, &tm);
+  double tod = fmod(t, 86400);
+  for (int back = 0; back < 8; back++) {
+    int wday = ((tm.tm_wday - back) % 7 + 7) % 7;
+    const sched *best = NULL;
+    for (uint32_t k = 0; k < c->nsch; k++) {
+      const sched *e = &c->sch[k];
+      if (e->i != i || !(e->days >> wday & 1)) continue;
+      if (back == 0 && e->start_s > tod) continue;
+      if (!best || e->start_s > best->start_s || (e->start_s == best->start_s && e->id > best->id))
+        best = e;
+    }
+    if (best) {
+      *since = floor(t / 86400) * 86400 - back * 86400.0 + best->start_s;
+      return best;
+    }
+  }
+  return NULL;
+}
+
+static void apply_mode(gw_centre *c, struct isec *x);
+
+/* Loop thread, once a field minute. */
+static void run_schedules(gw_centre *c, double t) {
+  pthread_mutex_lock(&c->mu);
+  for (uint32_t i = 0; i < c->n; i++) {
+    isec *x = &c->is[i];
+    double since = -1e9;
+    const sched *e = sched_in_force(c, i, t, &since);
+    if (e) since += c->day_epoch; /* as an epoch: the same across midnight */
+    if (x->sched_applied == -2e9 || since == x->sched_applied || !e) {
+      x->sched_applied = since;
+      continue;
+    }
+    x->sched_applied = since;
+    char *body = strdup(e->body);
+    if (!body) continue;
+    snprintf(x->mode, sizeof x->mode, "fixed");
+    free(x->param);
+    x->param = body;
+    x->plan_version = e->version;
+    if (c->nmode < CMD_CAP) {
+      mode_rec *mr = &c->modes[c->nmode++];
+      mr->i = i;
+      mr->version = e->version;
+      mr->sched_id = e->id;
+      mr->body = strdup(body);
+    }
+    pthread_mutex_unlock(&c->mu);
+    apply_mode(c, x);
+    pthread_mutex_lock(&c->mu);
+  }
+  pthread_cond_signal(&c->wake);
+  pthread_mutex_unlock(&c->mu);
+}
+
+/* Writer thread: stores the modes schedules set, with an audit row. */
+static void store_modes(gw_centre *c, gw_store *s, mode_rec *mr, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++) {
+    const isec *x = &c->is[mr[k].i];
+    gw_error err = {0, {0}};
+    char after[256];
+    snprintf(after, sizeof after, "{\"mode\":\"fixed\",\"plan_version\":%d,\"schedule\":%lld}",
+             mr[k].version, (long long)mr[k].sched_id);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int rc = gw_store_begin(s, &err);
+    if (!rc) rc = gw_store_intersection_set_mode(s, x->id, "fixed", mr[k].body, &err);
+    if (!rc) rc = gw_store_plan_activate(s, x->id, mr[k].version, &err);
+    if (!rc)
+      rc = gw_store_audit(s, (double)now.tv_sec, "schedule", "schedule.apply", x->id, NULL, after,
+                          &err);
+    if (!rc) rc = gw_store_commit(s, &err);
+    if (rc) {
+      gw_store_rollback(s);
+      fprintf(stderr, "greenwave: writer: %s\n", err.msg);
+    }
+    free(mr[k].body);
+  }
+}
+
 /* ---- the writer ----------------------------------------------------------- */
 
 static void *writer_main(void *arg) {
@@ -277,16 +443,20 @@ static void *writer_main(void *arg) {
   agg_rec *aggs = malloc(AGG_CAP * sizeof *aggs);
   gw_store_aggregate *arows = malloc(AGG_CAP * sizeof *arows);
   alarm_rec *alarms = malloc(ALARM_CAP * sizeof *alarms);
-  double last_count = 0;
+  mode_rec *modes = malloc(CMD_CAP * sizeof *modes);
+  double last_count = 0, last_sched = wall_now();
   for (;;) {
     pthread_mutex_lock(&c->mu);
-    while (!c->stop && !c->ev_len && !c->agg_len && !c->nalarm) {
+    while (!c->stop && !c->ev_len && !c->agg_len && !c->nalarm && !c->nmode) {
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
       ts.tv_sec += 1;
       pthread_cond_timedwait(&c->wake, &c->mu, &ts);
     }
-    int stopping = c->stop && !c->ev_len && !c->agg_len && !c->nalarm;
+    int stopping = c->stop && !c->ev_len && !c->agg_len && !c->nalarm && !c->nmode;
+    uint32_t nm = modes ? c->nmode : 0;
+    if (nm) memcpy(modes, c->modes, nm * sizeof *modes);
+    c->nmode -= nm;
     uint32_t ne = c->ev_len < 8192 ? c->ev_len : 8192;
     for (uint32_t k = 0; k < ne; k++) evs[k] = c->ev[(c->ev_head + k) % EVENT_CAP];
     c->ev_head = (c->ev_head + ne) % EVENT_CAP;
@@ -298,7 +468,12 @@ static void *writer_main(void *arg) {
     memcpy(alarms, c->alarms, nl * sizeof *alarms);
     c->nalarm = 0;
     pthread_mutex_unlock(&c->mu);
+    if (s && nm) store_modes(c, s, modes, nm);
     if (stopping) break;
+    if (s && wall_now() - last_sched >= 5) { /* operators' schedule edits */
+      last_sched = wall_now();
+      if (load_schedules(c, s, &err)) fprintf(stderr, "greenwave: writer: %s\n", err.msg);
+    }
     if (s && wall_now() - last_count >= 2) {
       /* Open alarms: neither acknowledged nor cleared (operators
       ** acknowledge through the API, so the store is the truth). */
@@ -381,6 +556,7 @@ static void *writer_main(void *arg) {
   free(aggs);
   free(arows);
   free(alarms);
+  free(modes);
   gw_store_close(s);
   return NULL;
 }
@@ -753,14 +929,13 @@ static void publish(gw_centre *c, double t) {
   cs = c->st;
   uint64_t open = c->alarms_open;
   pthread_mutex_unlock(&c->mu);
-  sb_printf(&b,
-            "{\"type\":\"state\",\"t\":%.1f,\"epoch\":%.1f,\"speed\":%g,\"vehicles\":%llu,"
-            "\"arrived\":%llu,\"mean_delay_s\":%.1f,\"throughput_vph\":%.0f,\"alarms_open\":%llu,"
-            "\"intersections\":[",
-            t, c->day_epoch + t, c->o.speed, (unsigned long long)running,
-            (unsigned long long)arrived,
-            c->arrived_day ? c->delay_sum / (double)c->arrived_day : 0.0, vph,
-            (unsigned long long)open);
+  sb_printf(
+      &b,
+      "{\"type\":\"state\",\"t\":%.1f,\"epoch\":%.1f,\"speed\":%g,\"vehicles\":%llu,"
+      "\"arrived\":%llu,\"mean_delay_s\":%.1f,\"throughput_vph\":%.0f,\"alarms_open\":%llu,"
+      "\"intersections\":[",
+      t, c->day_epoch + t, c->o.speed, (unsigned long long)running, (unsigned long long)arrived,
+      c->arrived_day ? c->delay_sum / (double)c->arrived_day : 0.0, vph, (unsigned long long)open);
   for (uint32_t i = 0; i < c->n; i++) {
     size_t at = b.len;
     isec_json(c, &c->is[i], t, &b);
@@ -894,6 +1069,10 @@ static void *loop_main(void *arg) {
     }
     double tn = field_time(c);
     count_detectors(c, tn);
+    if (tn >= c->next_sched_t) {
+      c->next_sched_t = floor(tn / 60) * 60 + 60;
+      run_schedules(c, tn);
+    }
     if (tn >= next_minute) {
       next_minute += 60;
       c->arr_hist_pos = (c->arr_hist_pos + 1) % 60;
@@ -1105,6 +1284,9 @@ static int restore(gw_centre *c, gw_store *s, gw_error *err) {
       cJSON_Delete(plan);
     }
   }
+  for (uint32_t i = 0; i < c->n; i++) c->is[i].sched_applied = -2e9;
+  int rc = load_schedules(c, s, err);
+  if (rc) return rc;
   cJSON *open = NULL;
   if (!gw_store_alarms(s, 1, 100000, &open, err)) {
     c->alarms_open = (uint64_t)cJSON_GetArraySize(open);
@@ -1224,6 +1406,8 @@ void gw_centre_destroy(gw_centre *c) {
     for (uint32_t k = 0; k < MAX_DET; k++) free(c->is[i].det_id[k]);
   }
   for (uint32_t k = 0; k < c->ncmd; k++) free(c->cmds[k].param);
+  for (uint32_t k = 0; k < c->nmode; k++) free(c->modes[k].body);
+  sched_free(c->sch, c->nsch);
   free(c->is);
   free(c->tls_to_is);
   gw_blob_unref(c->state);

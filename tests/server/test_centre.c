@@ -92,8 +92,8 @@ static char *min_plan(gw_centre *c, const char *id, double extra, double shorten
     double need = 0;
     cJSON *g;
     cJSON_ArrayForEach(g, cJSON_GetObjectItem(st, "green")) {
-      double mg = cJSON_GetObjectItem(cJSON_GetArrayItem(groups, g->valueint), "min_green_s")
-                      ->valuedouble;
+      double mg =
+          cJSON_GetObjectItem(cJSON_GetArrayItem(groups, g->valueint), "min_green_s")->valuedouble;
       if (mg > need) need = mg;
     }
     need += cJSON_GetObjectItem(st, "change_s")->valuedouble + extra;
@@ -202,9 +202,57 @@ static void centre_runs_and_obeys_operators(void **state) {
   gw_centre_destroy(c);
 }
 
+/* A time-of-day entry that starts at 00:05 activates its plan then, and
+** the writer stores the mode with an audit row by "schedule". */
+static void centre_follows_schedules(void **state) {
+  (void)state;
+  gw_centre *c = make(60);
+  char *plan = min_plan(c, "B2", 8, 0);
+  gw_centre_destroy(c);
+  gw_store *db;
+  gw_error err = {0, {0}};
+  assert_int_equal(gw_store_open(db_url, &db, &err), GW_OK);
+  int v = 0;
+  assert_int_equal(gw_store_plan_create(db, "B2", plan, "test", "tod", DAY, &v, &err), GW_OK);
+  int64_t sid;
+  assert_int_equal(gw_store_schedule_add(db, "B2", 0x7f, 300, v, &sid, &err), GW_OK);
+  gw_store_close(db);
+  free(plan);
+  c = make(900);
+  gw_blob *ib = gw_centre_intersection_state(c, "B2");
+  cJSON *b2 = cJSON_Parse(ib->data);
+  gw_blob_unref(ib);
+  assert_int_equal(cJSON_GetObjectItem(b2, "plan_version")->valueint, 0); /* not yet */
+  cJSON_Delete(b2);
+  run_to_end(c);
+  ib = gw_centre_intersection_state(c, "B2");
+  b2 = cJSON_Parse(ib->data);
+  gw_blob_unref(ib);
+  assert_int_equal(cJSON_GetObjectItem(b2, "plan_version")->valueint, v);
+  assert_string_equal(cJSON_GetObjectItem(b2, "mode")->valuestring, "fixed");
+  cJSON_Delete(b2);
+  gw_centre_destroy(c);
+  assert_int_equal(gw_store_open(db_url, &db, &err), GW_OK);
+  cJSON *row = NULL;
+  assert_int_equal(gw_store_intersection_get(db, "B2", &row, &err), GW_OK);
+  assert_int_equal(cJSON_GetObjectItem(row, "plan_version")->valueint, v);
+  cJSON_Delete(row);
+  cJSON *audit = NULL;
+  assert_int_equal(gw_store_audit_list(db, 0, 1e11, 100, &audit, &err), GW_OK);
+  int seen = 0;
+  cJSON *a;
+  cJSON_ArrayForEach(a, audit) {
+    if (!strcmp(cJSON_GetObjectItem(a, "action")->valuestring, "schedule.apply")) seen = 1;
+  }
+  assert_true(seen);
+  cJSON_Delete(audit);
+  gw_store_close(db);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(centre_runs_and_obeys_operators, setup, teardown),
+      cmocka_unit_test_setup_teardown(centre_follows_schedules, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
