@@ -22,7 +22,7 @@ BUILD=${1:?usage: fuzz.sh BUILD_DIR SECONDS [TARGET...]}
 SECONDS_EACH=${2:?usage: fuzz.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(sumo_net sumo_routes sumo_additional ws api)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(sumo_net sumo_routes sumo_additional cityflow_roadnet cityflow_flow ws api)
 
 failed=0
 for t in "${TARGETS[@]}"; do

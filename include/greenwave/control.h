@@ -281,6 +281,18 @@ void gw_control_destroy(gw_control *c);
 int gw_control_detectors(const gw_control *c, uint32_t tls, uint32_t max, uint32_t *det,
                          uint32_t *group, uint32_t *n);
 
+/* Takes a failed detector out of control (failed 1) or puts it back (0).
+** `det` is the field's detector index as gw_control_detectors reports it.
+** A failed detector gives its groups no arrivals, occupancy or gap and
+** logs no detector events; a group whose detectors have all failed reads as
+** having none (has_detector 0), and its controller falls back: actuated
+** puts it on maximum recall, adaptive gives it its program split,
+** maxpressure takes it as discharging.  Takes effect at the next
+** gw_control_step.  GW_ENOTFOUND when no group uses the detector. */
+int gw_control_detector_set_failed(gw_control *c, uint32_t det, int failed);
+/* 1 when `det` is marked failed. */
+int gw_control_detector_failed(const gw_control *c, uint32_t det);
+
 typedef struct gw_control_stats {
   uint64_t steps;
   uint64_t refused;   /* requests the monitors refused */

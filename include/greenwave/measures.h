@@ -269,6 +269,25 @@ int gw_health_feed(gw_health *h, double t, int code, int param);
 /* Reports what is still open at the end of the range and the volume
 ** checks.  Call once at the end; GW_ESTATE on a second call. */
 int gw_health_finish(gw_health *h);
+/* Live mode, for a control centre: `fn` is also called when a stuck-on,
+** no-activity or chatter condition *starts* (what GW_HEALTH_STARTED; the
+** finding's end_t is the time it was found, value as far as known) and when
+** it *clears* (GW_HEALTH_CLEARED; end_t the time it cleared): stuck on once
+** a pulse has lasted stuck_on_s and still lasts, cleared by its 81; no
+** activity once silent for no_activity_s while another detector counted
+** within the last no_activity_s, cleared by its next 82; chatter as soon as
+** the current window holds more than chatter_count short pulses, cleared
+** once a whole window has passed without.  The batch callback still gets
+** every finding when its end is known.  Call before the first feed.  An
+** other detector's events and gw_health_tick move the clock, so a live
+** user calls gw_health_tick (say once a second) to find a detector stuck
+** in a quiet spell. */
+enum { GW_HEALTH_STARTED, GW_HEALTH_CLEARED };
+typedef void (*gw_health_live_fn)(void *ud, int what, const gw_health_finding *f);
+int gw_health_set_live(gw_health *h, gw_health_live_fn fn, void *ud);
+/* Checks every detector's live conditions at time t (no event); a t
+** before the last event is ignored.  GW_ESTATE after gw_health_finish. */
+int gw_health_tick(gw_health *h, double t);
 uint64_t gw_health_out_of_order(const gw_health *h);
 /* Detector events of channels beyond the first GW_MEASURES_MAX_DETECTORS. */
 uint64_t gw_health_ignored(const gw_health *h);

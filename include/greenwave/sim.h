@@ -26,12 +26,22 @@ extern "C" {
 
 typedef struct gw_sim gw_sim;
 
+/* Vehicle dynamics.  SUMO: Krauss with driver imperfection, yielding at
+** minor links, SUMO-like lane changing (docs/simulator.md).  CITYFLOW:
+** CityFlow's safe-speed car following with its headway term and ballistic
+** update, no randomness, stop on red or before a full exit lane, 8.33 m/s
+** on turns, CityFlow's lane choice and (with lane_change) its simple lane
+** changing (docs/cityflow.md). */
+enum { GW_DYNAMICS_SUMO = 0, GW_DYNAMICS_CITYFLOW = 1 };
+
 typedef struct gw_sim_config {
   double step_s;             /* 0.1 .. 10; default 1 */
   double begin_s;            /* simulation start time; default 0 */
   double end_s;              /* negative: run until every vehicle has arrived */
   uint64_t seed;             /* driver randomness; default 42 */
   double time_to_teleport_s; /* a vehicle standing this long is moved on; <= 0 never */
+  int dynamics;              /* GW_DYNAMICS_*; default SUMO */
+  int lane_change;           /* CityFlow dynamics: 1 changes lanes as CityFlow's laneChange */
 } gw_sim_config;
 
 void gw_sim_config_defaults(gw_sim_config *c);

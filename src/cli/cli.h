@@ -11,9 +11,11 @@ int gw_cmd_compare(int argc, char **argv);
 int gw_cmd_signals(int argc, char **argv);
 int gw_cmd_field(int argc, char **argv);
 int gw_cmd_measures(int argc, char **argv);
-int gw_cmd_serve(int argc, char **argv);  /* cmd_serve.c */
-int gw_cmd_status(int argc, char **argv); /* cmd_serve.c */
-int gw_cmd_user(int argc, char **argv);   /* cmd_user.c */
+int gw_cmd_serve(int argc, char **argv);    /* cmd_serve.c */
+int gw_cmd_status(int argc, char **argv);   /* cmd_serve.c */
+int gw_cmd_user(int argc, char **argv);     /* cmd_user.c */
+int gw_cmd_convert(int argc, char **argv);  /* cmd_convert.c */
+int gw_cmd_incident(int argc, char **argv); /* cmd_incident.c */
 
 /* Shared option parsing of sim and compare.  parse_run_option returns 0 when
 ** it consumed argv[*i] (and its value), 1 when the option is not a run

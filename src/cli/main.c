@@ -23,6 +23,9 @@ static const char usage[] =
     "                         print each signal's groups, conflicts and stages\n"
     "  field sumo SCENARIO.sumocfg --controller NAME\n"
     "                         drive SUMO's signals with a controller over TraCI\n"
+    "  incidents SCENARIO.sumocfg\n"
+    "                         measure incident detection on simulated lane blockages\n"
+    "  convert IN OUT         convert a scenario between SUMO and CityFlow formats\n"
     "  serve [--city NAME] [--db URL] [--listen HOST:PORT]\n"
     "                         run the control centre: API, live feed and dashboard\n"
     "  status                 a running centre's summary\n"
@@ -51,6 +54,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "signals")) return gw_cmd_signals(argc - 1, argv + 1);
   if (!strcmp(cmd, "field")) return gw_cmd_field(argc - 1, argv + 1);
   if (!strcmp(cmd, "measures")) return gw_cmd_measures(argc - 1, argv + 1);
+  if (!strcmp(cmd, "convert")) return gw_cmd_convert(argc - 1, argv + 1);
+  if (!strcmp(cmd, "incidents")) return gw_cmd_incident(argc - 1, argv + 1);
   if (!strcmp(cmd, "serve")) return gw_cmd_serve(argc - 1, argv + 1);
   if (!strcmp(cmd, "status")) return gw_cmd_status(argc - 1, argv + 1);
   if (!strcmp(cmd, "user")) return gw_cmd_user(argc - 1, argv + 1);

@@ -66,6 +66,7 @@ void gw_run_opts_init(gw_run_opts *o) {
   o->y = 2026;
   o->mo = 1;
   o->d = 5;
+  o->dynamics = -1;
 }
 
 void gw_cli_log_to_stderr(void *ud, int level, const char *msg) {
@@ -206,7 +207,13 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
   ctx.mo = o->mo;
   ctx.d = o->d;
   int status = 1, rc;
-  if (gw_scenario_load_sumocfg(o->path, &sc, &err)) {
+  gw_cityflow_settings cfs;
+  int cityflow = o->cityflow || gw_cityflow_is_json(o->path);
+  char *spec = NULL; /* the controller spec, with CityFlow's change interval */
+  memset(&cfs, 0, sizeof cfs);
+  if (cityflow ? gw_scenario_load_cityflow(o->cityflow ? o->cityflow : o->path,
+                                           o->end >= 0 ? o->end : -1, &sc, &cfs, &err)
+               : gw_scenario_load_sumocfg(o->path, &sc, &err)) {
     gw_cli_error("%s", err.msg);
     return 1;
   }
@@ -246,6 +253,24 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
   cfg.step_s = o->step > 0 ? o->step : sc->step_s;
   cfg.seed = o->seed >= 0 ? (uint64_t)o->seed : sc->seed;
   cfg.time_to_teleport_s = o->tele >= 0 ? o->tele : sc->time_to_teleport_s;
+  cfg.dynamics = o->dynamics >= 0 ? o->dynamics
+                 : cityflow       ? GW_DYNAMICS_CITYFLOW
+                                  : GW_DYNAMICS_SUMO;
+  cfg.lane_change = cfs.lane_change;
+  r->dynamics = cfg.dynamics;
+  /* CityFlow's transition phase is the change interval: yellow and all-red
+  ** add up to it unless the spec sets them (docs/cityflow.md). */
+  if (o->controller && cityflow && cfs.transition_s >= 2 && !strstr(o->controller, "yellow=") &&
+      !strstr(o->controller, "allred=") && strncmp(o->controller, "coordinated", 11)) {
+    double y = cfs.transition_s >= 5 ? 3 : cfs.transition_s - 1 < 2 ? 2 : cfs.transition_s - 1;
+    size_t n = strlen(o->controller) + 64;
+    if (!(spec = malloc(n))) {
+      gw_cli_error("out of memory");
+      goto out;
+    }
+    snprintf(spec, n, "%s%syellow=%g,allred=%g", o->controller,
+             strchr(o->controller, ':') ? "," : ":", y, cfs.transition_s - y);
+  }
   if ((rc = gw_sim_create(sc->net, sc->demand, &cfg, &sim))) {
     gw_cli_error("cannot create the simulation: %s", gw_strerror(rc));
     goto out;
@@ -256,7 +281,8 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
     if (start_coordinated(o->controller, sc, &field, &ctx, &ctl)) goto out;
   } else if (o->controller) {
     gw_field_from_sim(sim, &field);
-    if (gw_control_create(sc->net, &field, o->controller, on_event, &ctx, &ctl, &err)) {
+    if (gw_control_create(sc->net, &field, spec ? spec : o->controller, on_event, &ctx, &ctl,
+                          &err)) {
       gw_cli_error("%s", err.msg);
       goto out;
     }
@@ -283,6 +309,7 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
   }
   r->sim_wall_s = gw_cli_now() - ts;
   gw_sim_stats_get(sim, &r->st);
+  gw_cityflow_metrics_get(sim, &r->cf);
   gw_progress_update(&pr, gw_sim_time(sim), (unsigned long)r->st.running,
                      (unsigned long)r->st.arrived, (unsigned long)r->st.loaded, r->st.veh_steps, 1);
   gw_progress_done(&pr);
@@ -306,6 +333,7 @@ out:
     status = 1;
   }
   free(ctx.nsig);
+  free(spec);
   gw_control_destroy(ctl);
   gw_sim_destroy(sim);
   gw_scenario_destroy(sc);
@@ -325,7 +353,8 @@ void gw_cli_print_json(FILE *f, const gw_run_opts *o, const gw_run_result *r) {
           "\"max_signals_mean_time_loss_s\":%.3f,\"veh_steps\":%llu,\"peak_running\":%llu,"
           "\"control_wall_s\":%.3f,\"refused\":%llu,\"failsafes\":%llu,\"load_s\":%.3f,"
           "\"sim_wall_s\":%.3f,\"wall_s\":%.3f,\"veh_steps_per_s\":%.0f,"
-          "\"peak_rss_kb\":%ld}\n",
+          "\"peak_rss_kb\":%ld,\"dynamics\":\"%s\",\"att_s\":%.3f,\"att_engine_s\":%.3f,"
+          "\"throughput\":%llu,\"mean_waiting_time_all_s\":%.3f}\n",
           o->controller ? o->controller : "program", o->path, (unsigned long long)r->seed,
           r->step_s, r->sim_end_s, (unsigned long long)r->st.loaded,
           (unsigned long long)r->st.inserted, (unsigned long long)r->st.arrived,
@@ -338,7 +367,9 @@ void gw_cli_print_json(FILE *f, const gw_run_opts *o, const gw_run_result *r) {
           (unsigned long long)r->st.veh_steps, (unsigned long long)r->st.peak_running,
           r->ctl_wall_s, (unsigned long long)r->refused, (unsigned long long)r->failsafes,
           r->load_s, r->sim_wall_s, r->wall_s,
-          r->wall_s > 0 ? (double)r->st.veh_steps / r->wall_s : 0, r->peak_rss_kb);
+          r->wall_s > 0 ? (double)r->st.veh_steps / r->wall_s : 0, r->peak_rss_kb,
+          r->dynamics == GW_DYNAMICS_CITYFLOW ? "cityflow" : "sumo", r->cf.att_s,
+          r->cf.att_engine_s, (unsigned long long)r->cf.throughput, r->cf.mean_waiting_time_s);
 }
 
 void gw_cli_print_text(FILE *f, const gw_run_opts *o, const gw_run_result *r) {
@@ -364,6 +395,9 @@ void gw_cli_print_text(FILE *f, const gw_run_opts *o, const gw_run_result *r) {
   fprintf(f, "most signals crossed %u, by %llu vehicles, mean time loss %.1f s\n", r->max_signals,
           (unsigned long long)r->sum_max.n,
           gw_trip_summary_mean(&r->sum_max, r->sum_max.time_loss_s));
+  fprintf(f, "ATT (published def) %.2f s over %llu vehicles; engine ATT %.2f s; throughput %llu\n",
+          r->cf.att_s, (unsigned long long)r->cf.att_vehicles, r->cf.att_engine_s,
+          (unsigned long long)r->cf.throughput);
   fprintf(f, "vehicle-steps       %llu (peak %llu running)\n", (unsigned long long)r->st.veh_steps,
           (unsigned long long)r->st.peak_running);
   if (o->controller)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "greenwave/cityflow.h"
 #include "greenwave/metrics.h"
 #include "greenwave/sim.h"
 
@@ -21,6 +22,8 @@ typedef struct gw_run_opts {
   const char *trips_path, *events_path, *detmap_path;
   int y, mo, d; /* calendar day of time 0 for events */
   int quiet;
+  const char *cityflow; /* a CityFlow config.json instead of `path` */
+  int dynamics;         /* GW_DYNAMICS_*, or -1: CityFlow's for CityFlow input */
 } gw_run_opts;
 
 typedef struct gw_run_result {
@@ -33,6 +36,8 @@ typedef struct gw_run_result {
   double step_s, sim_end_s, load_s, sim_wall_s, wall_s, ctl_wall_s;
   uint64_t seed, refused, failsafes;
   long peak_rss_kb;
+  gw_cityflow_metrics cf; /* the literature's figures (docs/cityflow.md) */
+  int dynamics;
 } gw_run_result;
 
 void gw_run_opts_init(gw_run_opts *o);

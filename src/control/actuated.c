@@ -29,6 +29,13 @@
 ** Extension: a protected group with detectors extends while gap_s < gap; one
 ** without detectors extends while its queue is not empty.
 **
+** Failed detectors.  A group that has had a working detector and has none
+** now (the control loop leaves out detectors marked failed, see
+** gw_control_detector_set_failed) runs on maximum recall, as a cabinet does
+** on a detector fault: it always calls and always extends, so its stages
+** run to their maximum green whenever another stage calls.  When a detector
+** comes back the group is actuated again at once.
+**
 ** Parameters (defaults): min= and max= (s, the same for every stage; by
 ** default each stage's min_s and max_s from the signal model, which are the
 ** program's minDur and maxDur for an actuated program and 5 s and
@@ -61,9 +68,10 @@ typedef struct actuated {
   uint64_t prot[GW_MAX_STAGES];  /* groups deciding extension: the 'G' ones, or
                                     all when a stage has none */
   double min_s[GW_MAX_STAGES], max_s[GW_MAX_STAGES];
-  double gap_s;  /* passage time, s */
-  int recall;    /* 1: groups without detectors always call */
-  uint64_t call; /* bit g: latched call of group g */
+  double gap_s;     /* passage time, s */
+  int recall;       /* 1: groups without detectors always call */
+  uint64_t call;    /* bit g: latched call of group g */
+  uint64_t had_det; /* bit g: group g has shown a working detector */
   /* The green being timed, and what was decided for it. */
   int have_green;
   uint32_t green_stage;
@@ -72,8 +80,15 @@ typedef struct actuated {
   uint32_t request;
 } actuated;
 
+/* A group that had detectors and has none now lost them all (the control
+** loop excludes failed ones): it runs on maximum recall. */
+static int lost_detectors(const actuated *a, const gw_ctl_view *v, uint32_t g) {
+  return (a->had_det >> g & 1) && !gw__ctl_detected(v, g);
+}
+
 /* Does group g call right now? */
 static int calls_now(const actuated *a, const gw_ctl_view *v, uint32_t g) {
+  if (lost_detectors(a, v, g)) return 1;
   if (gw__ctl_detected(v, g))
     return gw__ctl_val(v->occupancy, g) > 0 || gw__ctl_val(v->queue, g) > 0;
   return a->recall || gw__ctl_val(v->queue, g) > 0 || gw__ctl_val(v->count, g) > 0;
@@ -81,6 +96,7 @@ static int calls_now(const actuated *a, const gw_ctl_view *v, uint32_t g) {
 
 /* Does protected group g still extend the green? */
 static int extends(const actuated *a, const gw_ctl_view *v, uint32_t g) {
+  if (lost_detectors(a, v, g)) return 1;
   if (gw__ctl_detected(v, g)) return gw__ctl_gap(v, g) < a->gap_s;
   return gw__ctl_val(v->queue, g) > 0;
 }
@@ -151,6 +167,7 @@ static int act_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
   /* Calls: latched until the group shows a protected green. */
   for (uint32_t g = 0; g < a->ng; g++) {
     uint64_t bit = 1ull << g;
+    if (gw__ctl_detected(v, g)) a->had_det |= bit;
     /* A protected green serves the call; so does a permissive one once the
     ** group's lane is empty (no queue, no vehicle within the passage time). */
     int served =

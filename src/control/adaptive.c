@@ -71,6 +71,13 @@
 ** stage ends the cycle early.  A green always runs its minimum, even when
 ** the stage before it overran its plan.
 **
+** Failed detectors.  A group that has had a working detector and has none
+** now (the control loop leaves out detectors marked failed) falls back to
+** the program: its flow ratio is the program's green share of its stage
+** (green / program cycle), its stages never gap out and are never skipped,
+** so they run about their program split.  A detector that comes back is
+** measured again from the next cycle.
+**
 ** In free mode, a stage none of whose protected groups has a queue or a
 ** vehicle at its detectors is skipped when the green before it ends; its
 ** planned time goes to the next stage.
@@ -139,8 +146,16 @@ typedef struct adaptive {
   double last_pass_t[GW_MAX_GROUPS]; /* last vehicle over its detectors */
   double meas_start_t;
   int have_flow;
-  double ratio[GW_MAX_GROUPS]; /* smoothed flow ratios y */
+  double ratio[GW_MAX_GROUPS];  /* smoothed flow ratios y */
+  uint64_t had_det;             /* bit g: group g has shown a working detector */
+  double prog_y[GW_MAX_GROUPS]; /* the program's green share of g's longest stage */
 } adaptive;
+
+/* A group that had detectors and has none now lost them all (the control
+** loop leaves failed ones out). */
+static int lost_detectors(const adaptive *a, const gw_ctl_view *v, uint32_t g) {
+  return (a->had_det >> g & 1) && !gw__ctl_detected(v, g);
+}
 
 /* Internally the cycle starts with the coordinated stage `cstage`: stage k
 ** of these arrays is the model's stage (k + rot) mod n. */
@@ -362,6 +377,10 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
                ? m->stages[real(a, s)].green_s
                : 0;
   share(a, w, a->cycle_s - a->lost_total_s);
+  for (uint32_t s = 0; s < a->n; s++)
+    for (uint32_t g = 0; g < a->ng; g++)
+      if ((a->prot[s] >> g & 1) && w[s] / prog_cycle > a->prog_y[g])
+        a->prog_y[g] = w[s] / prog_cycle;
   *state = a;
   return GW_OK;
 }
@@ -383,6 +402,7 @@ static void measure(adaptive *a, const gw_ctl_view *v) {
   double dt = v->dt > 0 && isfinite(v->dt) ? v->dt : 0;
   uint64_t serving = !st->in_transition && st->stage < a->n ? a->major[virt(a, st->stage)] : 0;
   for (uint32_t g = 0; g < a->ng; g++) {
+    if (gw__ctl_detected(v, g)) a->had_det |= 1ull << g;
     double x = gw__ctl_val(v->arrivals, g), c = gw__ctl_val(v->count, g);
     if (x > 0) {
       a->acc[g] += x;
@@ -406,6 +426,7 @@ static void measure(adaptive *a, const gw_ctl_view *v) {
 
 /* The flow ratio group g showed over a window of dur seconds. */
 static double window_ratio(const adaptive *a, const gw_ctl_view *v, uint32_t g, double dur) {
+  if (lost_detectors(a, v, g)) return a->prog_y[g];
   if (!gw__ctl_detected(v, g))
     return a->rise[g] / (a->red_s[g] > EPS_S ? a->red_s[g] : dur) / a->sat_vps[g];
   double by_count = a->acc[g] / dur / a->sat_vps[g], by_time = a->used_s[g] / dur;
@@ -461,6 +482,7 @@ static int may_gap_out(const adaptive *a, uint32_t k) {
 static int idle(const adaptive *a, const gw_ctl_view *v, uint32_t k) {
   for (uint32_t g = 0; g < a->ng; g++) {
     if (!(a->prot[k] >> g & 1)) continue;
+    if (lost_detectors(a, v, g)) return 0;
     if (gw__ctl_detected(v, g) ? gw__ctl_gap(v, g) < a->gap_s : gw__ctl_val(v->queue, g) > 0)
       return 0;
   }
@@ -471,7 +493,7 @@ static int idle(const adaptive *a, const gw_ctl_view *v, uint32_t k) {
 static int demand(const adaptive *a, const gw_ctl_view *v, uint32_t s) {
   for (uint32_t g = 0; g < a->ng; g++) {
     if (!(a->prot[s] >> g & 1)) continue;
-    if (gw__ctl_val(v->queue, g) > 0) return 1;
+    if (lost_detectors(a, v, g) || gw__ctl_val(v->queue, g) > 0) return 1;
     if (gw__ctl_detected(v, g) &&
         (gw__ctl_val(v->occupancy, g) > 0 || gw__ctl_gap(v, g) < a->gap_s))
       return 1;

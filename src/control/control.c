@@ -13,7 +13,12 @@
 **
 ** Detectors: the field's loops on a group's approach lanes belong to the
 ** group; a group with none gets a loop 5 m before the stop line of each
-** approach lane when the field can add loops.
+** approach lane when the field can add loops.  A detector marked failed
+** (gw_control_detector_set_failed: stuck on, silent or chattering, as the
+** live health checks find) is left out of the reading: it gives no
+** arrivals, occupancy or gap and logs no events, and a group whose
+** detectors have all failed reads as one without detectors, so that its
+** controller falls back for that group (docs/control.md).
 */
 #include <string.h>
 #include <time.h>
@@ -37,6 +42,7 @@ typedef struct node {
   uint32_t ndet[GW_MAX_GROUPS];
   uint32_t det[GW_MAX_GROUPS][MAX_DET_PER_GROUP];
   uint8_t det_on[GW_MAX_GROUPS][MAX_DET_PER_GROUP];
+  uint8_t det_failed[GW_MAX_GROUPS][MAX_DET_PER_GROUP]; /* excluded from the reading */
   char sent[257];
   double queue[GW_MAX_GROUPS], count[GW_MAX_GROUPS];
   double out_queue[GW_MAX_GROUPS], out_count[GW_MAX_GROUPS];
@@ -213,7 +219,10 @@ static void read_field(gw_control *c, uint32_t i, double t) {
     }
     nd->arrivals[g] = nd->occupancy[g] = 0;
     nd->gap[g] = 1e9;
+    nd->has_det[g] = 0;
     for (uint32_t k = 0; k < nd->ndet[g]; k++) {
+      if (nd->det_failed[g][k]) continue;
+      nd->has_det[g] = 1;
       gw_detector_reading tmp;
       const gw_detector_reading *r = &tmp;
       if (c->det_read)
@@ -360,6 +369,33 @@ int gw_control_node_get(const gw_control *c, uint32_t tls, gw_control_node *out)
     out->arrivals[g] = nd->arrivals[g];
   }
   return GW_OK;
+}
+
+int gw_control_detector_set_failed(gw_control *c, uint32_t det, int failed) {
+  int found = 0;
+  for (uint32_t i = 0; i < c->n; i++) {
+    node *nd = &c->nodes[i];
+    for (uint32_t g = 0; g < nd->model.ngroups; g++)
+      for (uint32_t k = 0; k < nd->ndet[g]; k++) {
+        if (nd->det[g][k] != det) continue;
+        found = 1;
+        nd->det_failed[g][k] = failed != 0;
+        /* Back in service: its next reading is compared with "off", so a
+        ** detector that comes back occupied logs a fresh detector-on. */
+        if (!failed) nd->det_on[g][k] = 0;
+      }
+  }
+  return found ? GW_OK : GW_ENOTFOUND;
+}
+
+int gw_control_detector_failed(const gw_control *c, uint32_t det) {
+  for (uint32_t i = 0; i < c->n; i++) {
+    const node *nd = &c->nodes[i];
+    for (uint32_t g = 0; g < nd->model.ngroups; g++)
+      for (uint32_t k = 0; k < nd->ndet[g]; k++)
+        if (nd->det[g][k] == det) return nd->det_failed[g][k];
+  }
+  return 0;
 }
 
 int gw_control_detectors(const gw_control *c, uint32_t tls, uint32_t max, uint32_t *det,

@@ -10,9 +10,11 @@
 #include "core/alloc.h"
 #include "core/error.h"
 
-static const gw_controller_type *const types[] = {&gw__ctl_fixed, &gw__ctl_actuated,
-                                                  &gw__ctl_maxpressure, &gw__ctl_adaptive};
-static const char *const names[] = {"fixed", "actuated", "maxpressure", "adaptive", NULL};
+static const gw_controller_type *const types[] = {
+    &gw__ctl_fixed,     &gw__ctl_actuated,   &gw__ctl_maxpressure, &gw__ctl_adaptive,
+    &gw__ctl_fixedtime, &gw__ctl_mp_waiting, &gw__ctl_sotl};
+static const char *const names[] = {"fixed",     "actuated",   "maxpressure", "adaptive",
+                                    "fixedtime", "mp-waiting", "sotl",        NULL};
 
 struct gw_controller {
   const gw_controller_type *type;
@@ -63,7 +65,8 @@ static int parse_spec(const char *spec, const gw_controller_type **type, gw_ctl_
     if (strlen(types[i]->name) == nl && strncmp(types[i]->name, spec, nl) == 0) *type = types[i];
   if (!*type)
     return gw__error(err, GW_ENOTFOUND,
-                     "unknown controller '%.*s' (known: fixed, actuated, maxpressure, adaptive)",
+                     "unknown controller '%.*s' (known: fixed, actuated, maxpressure, adaptive, "
+                     "fixedtime, mp-waiting, sotl)",
                      (int)nl, spec);
   const char *s = spec[nl] == ':' ? spec + nl + 1 : spec + nl;
   while (*s) {

@@ -51,6 +51,10 @@ extern const gw_controller_type gw__ctl_fixed;
 extern const gw_controller_type gw__ctl_actuated;
 extern const gw_controller_type gw__ctl_maxpressure;
 extern const gw_controller_type gw__ctl_adaptive;
+/* The CityFlow literature's baselines (cityflow_baselines.c, sotl.c). */
+extern const gw_controller_type gw__ctl_fixedtime;
+extern const gw_controller_type gw__ctl_mp_waiting;
+extern const gw_controller_type gw__ctl_sotl;
 
 /* Applies the spec's mingreen, yellow and allred keys to the model. */
 int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, gw_error *err);

@@ -26,6 +26,17 @@
 ** from the start of that range until its first event.  Detectors named in
 ** the map are tracked from the start even when they never appear in the
 ** log, since a dead detector is exactly the one that logs nothing.
+**
+** Live mode (gw_health_set_live) reports the same conditions while they
+** last, for a control centre that must exclude a detector at once rather
+** than learn of the fault when it ends: a *start* as soon as a detector has
+** been on longer than stuck_on_s, silent longer than no_activity_s while
+** another detector counted, or has more short pulses than chatter_count in
+** the current window; a *clear* at the 81 that ends the stuck pulse, at the
+** 82 that ends the silence, and once a whole chatter window has passed
+** without chatter.  Time passes by events and by gw_health_tick, so a
+** detector stuck on in a quiet hour is still caught.  The batch findings are
+** delivered as before, live or not.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -58,6 +69,11 @@ typedef struct hdet {
   double run_first, run_last; /* its first pulse start and last pulse end */
   double run_end;             /* end of its last window */
   uint32_t run_count;         /* short pulses in it */
+  /* Live mode: which conditions have been reported as started. */
+  uint8_t live[3];         /* by GW_HEALTH_STUCK_ON, NO_ACTIVITY, CHATTER */
+  double live_t[3];        /* when each started */
+  double live_chatter_ws;  /* start of the last window that chattered */
+  double live_silent_from; /* start of the silence reported */
 } hdet;
 
 struct gw_health {
@@ -74,6 +90,8 @@ struct gw_health {
   double active_since;    /* start of the current active stretch */
   uint64_t out_of_order, ignored;
   int finished;
+  gw_health_live_fn live_fn;
+  void *live_ud;
 };
 
 static const char *const kind_names[GW_HEALTH_NKINDS] = {"stuck_on", "no_activity", "chatter",
@@ -188,6 +206,8 @@ static void close_window(gw_health *h, hdet *d) {
   d->win_start = NAN;
 }
 
+static void live_start(gw_health *h, hdet *d, int kind, double a, double t, double value);
+
 /* A short pulse from `a` to `b`, placed in the window of its end. */
 static void short_pulse(gw_health *h, hdet *d, double a, double b) {
   double ws = floor(b / h->chatter_window_s) * h->chatter_window_s;
@@ -201,6 +221,10 @@ static void short_pulse(gw_health *h, hdet *d, double a, double b) {
   }
   d->win_count++;
   d->win_last = b;
+  if (h->live_fn && d->win_count > h->chatter_count) {
+    d->live_chatter_ws = ws;
+    live_start(h, d, GW_HEALTH_CHATTER, d->win_first, b, d->win_count);
+  }
 }
 
 /* ---- the checks as events arrive ---------------------------------------- */
@@ -217,6 +241,55 @@ static void no_activity_check(gw_health *h, hdet *d, double t) {
 ** detector against it. */
 static void end_stretch(gw_health *h) {
   for (size_t k = 0; k < h->ndets; k++) no_activity_check(h, &h->dets[k], h->last_on_t);
+}
+
+/* ---- live mode ---------------------------------------------------------- */
+
+int gw_health_set_live(gw_health *h, gw_health_live_fn fn, void *ud) {
+  if (h->finished) return GW_ESTATE;
+  h->live_fn = fn;
+  h->live_ud = ud;
+  return GW_OK;
+}
+
+static void live_emit(gw_health *h, hdet *d, int what, int kind, double a, double b, double value) {
+  gw_health_finding f = {h->signal, d->detector, 0, kind, a, b, value};
+  if (h->live_fn) h->live_fn(h->live_ud, what, &f);
+}
+
+static void live_start(gw_health *h, hdet *d, int kind, double a, double t, double value) {
+  if (d->live[kind]) return;
+  d->live[kind] = 1;
+  d->live_t[kind] = a;
+  live_emit(h, d, GW_HEALTH_STARTED, kind, a, t, value);
+}
+
+static void live_clear(gw_health *h, hdet *d, int kind, double t, double value) {
+  if (!d->live[kind]) return;
+  d->live[kind] = 0;
+  live_emit(h, d, GW_HEALTH_CLEARED, kind, d->live_t[kind], t, value);
+}
+
+/* The conditions that start with the passing of time alone, checked at t. */
+static void live_check(gw_health *h, hdet *d, double t) {
+  if (d->on && t - d->on_t > h->stuck_on_s)
+    live_start(h, d, GW_HEALTH_STUCK_ON, d->on_t, t, t - d->on_t);
+  double from = d->last_t > h->active_since ? d->last_t : h->active_since;
+  /* Silent while another detector counted since, and recently. */
+  if (!d->on && !isinf(h->last_on_t) && h->last_on_t > from && t - from > h->no_activity_s &&
+      t - h->last_on_t <= h->no_activity_s) {
+    if (!d->live[GW_HEALTH_NO_ACTIVITY]) d->live_silent_from = from;
+    live_start(h, d, GW_HEALTH_NO_ACTIVITY, from, t, t - from);
+  }
+  if (d->live[GW_HEALTH_CHATTER] && t >= d->live_chatter_ws + 2 * h->chatter_window_s)
+    live_clear(h, d, GW_HEALTH_CHATTER, t, 0);
+}
+
+int gw_health_tick(gw_health *h, double t) {
+  if (h->finished) return GW_ESTATE;
+  if (!h->live_fn || isnan(h->first_t) || t < h->last_t) return GW_OK;
+  for (size_t k = 0; k < h->ndets; k++) live_check(h, &h->dets[k], t);
+  return GW_OK;
 }
 
 int gw_health_feed(gw_health *h, double t, int code, int param) {
@@ -245,6 +318,7 @@ int gw_health_feed(gw_health *h, double t, int code, int param) {
       h->active_since = t;
     }
     no_activity_check(h, d, t);
+    if (h->live_fn) live_clear(h, d, GW_HEALTH_NO_ACTIVITY, t, t - d->live_silent_from);
     h->last_on_t = t;
     d->count++;
     /* A repeated 82 continues the pulse already open. */
@@ -257,6 +331,7 @@ int gw_health_feed(gw_health *h, double t, int code, int param) {
     double len = t - d->on_t;
     if (len > h->stuck_on_s) emit(h, d, 0, GW_HEALTH_STUCK_ON, d->on_t, t, len);
     if (len <= h->chatter_min_s + SHORT_EPS || d->short_gap) short_pulse(h, d, d->on_t, t);
+    if (h->live_fn) live_clear(h, d, GW_HEALTH_STUCK_ON, t, len);
     d->on = 0;
     d->off_t = t;
   } else {
@@ -265,6 +340,7 @@ int gw_health_feed(gw_health *h, double t, int code, int param) {
     d->off_t = t;
   }
   d->last_t = t;
+  if (h->live_fn) live_check(h, d, t);
   return GW_OK;
 }
 

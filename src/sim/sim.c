@@ -36,6 +36,8 @@ void gw_sim_config_defaults(gw_sim_config *c) {
   c->end_s = -1;
   c->seed = 42;
   c->time_to_teleport_s = 300;
+  c->dynamics = GW_DYNAMICS_SUMO;
+  c->lane_change = 0;
 }
 
 static double rng_u(const gw_sim *sim, uint32_t vi, uint64_t purpose) {
@@ -57,6 +59,7 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
   gw_sim_config_defaults(&c);
   if (cfg) c = *cfg;
   if (!(c.step_s >= 0.01 && c.step_s <= 10)) return GW_ERANGE;
+  if (c.dynamics != GW_DYNAMICS_SUMO && c.dynamics != GW_DYNAMICS_CITYFLOW) return GW_EINVAL;
   gw_sim *sim = gw__calloc(1, sizeof *sim);
   if (!sim) return GW_ENOMEM;
   sim->net = net;
@@ -75,13 +78,20 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
   sim->edge_failed = gw__calloc(net->edges.n + 1, sizeof *sim->edge_failed);
   sim->lane_halt = gw__calloc(net->lanes.n + 1, sizeof *sim->lane_halt);
   sim->lane_n = gw__calloc(net->lanes.n + 1, sizeof *sim->lane_n);
-  if (!sim->edge_failed || !sim->lane_halt || !sim->lane_n || !sim->veh || !sim->pending ||
-      !sim->lanes || !sim->tx || !sim->link_head || !sim->link_busy || !sim->touched ||
-      gw__signals_init(sim) || gw__detectors_init(sim)) {
+  sim->lane_sig = gw__calloc(net->lanes.n + 1, sizeof *sim->lane_sig);
+  sim->cf_stamp = gw__calloc(net->lanes.n + 1, sizeof *sim->cf_stamp);
+  if (!sim->lane_sig || !sim->cf_stamp || !sim->edge_failed || !sim->lane_halt || !sim->lane_n ||
+      !sim->veh || !sim->pending || !sim->lanes || !sim->tx || !sim->link_head || !sim->link_busy ||
+      !sim->touched || gw__signals_init(sim) || gw__detectors_init(sim)) {
     gw_sim_destroy(sim);
     return GW_ENOMEM;
   }
   for (uint32_t l = 0; l < net->links.n; l++) sim->link_head[l] = GW_NONE;
+  for (uint32_t l = 0; l < net->lanes.n; l++) {
+    const gw_lane *ln = &net->lanes.a[l];
+    uint32_t to = ln->internal ? GW_NONE : net->edges.a[ln->edge].to;
+    sim->lane_sig[l] = to != GW_NONE && net->junctions.a[to].tls != GW_NONE;
+  }
   /* Incoming links per lane (counting sort by destination lane). */
   sim->in_off = gw__calloc(net->lanes.n + 2, sizeof *sim->in_off);
   sim->in_links = gw__calloc(net->links.n + 1, sizeof *sim->in_links);
@@ -124,6 +134,8 @@ void gw_sim_destroy(gw_sim *sim) {
   gw__free(sim->edge_failed);
   gw__free(sim->lane_halt);
   gw__free(sim->lane_n);
+  gw__free(sim->lane_sig);
+  gw__free(sim->cf_stamp);
   gw__free(sim->in_off);
   gw__free(sim->in_links);
   gw__free(sim->appr);
@@ -406,10 +418,11 @@ static void yield(gw_sim *sim) {
 
 /* ---- move --------------------------------------------------------------- */
 
-static void finish_trip(gw_sim *sim, uint32_t vi) {
+void gw__finish_trip(gw_sim *sim, uint32_t vi) {
   gw_veh *v = &sim->veh[vi];
   const gw_trip *tr = gw_demand_trip(sim->demand, vi);
   v->state = VS_DONE;
+  v->end_t = sim->t;
   sim->stats.arrived++;
   sim->stats.running--;
   if (!sim->on_trip) return;
@@ -516,7 +529,7 @@ static void move(gw_sim *sim) {
         v->pos = over;
       }
       if (arrived) {
-        finish_trip(sim, vi);
+        gw__finish_trip(sim, vi);
         continue;
       }
       if (v->lane != l) {
@@ -532,6 +545,17 @@ static void move(gw_sim *sim) {
     sim->lane_n[l] = keep;
   }
   for (uint32_t i = 0; i < ntx; i++) gw__lane_insert(sim, tx[i].lane, tx[i].veh);
+  /* Time on entering lanes of signals, for the CityFlow metrics: read
+  ** only by gw_cityflow_metrics_get, never by the dynamics. */
+  for (uint32_t l = 0; l < net->lanes.n; l++) {
+    if (!sim->lane_sig[l]) continue;
+    const lane_rt *L = &sim->lanes[l];
+    for (uint32_t k = 0; k < L->n; k++) {
+      gw_veh *v = &sim->veh[L->v[k]];
+      v->sig_time += dt;
+      v->sig_seen = 1;
+    }
+  }
   /* Collisions: a follower whose front passed its leader's back. */
   for (uint32_t l = 0; l < net->lanes.n; l++) {
     lane_rt *L = &sim->lanes[l];
@@ -764,13 +788,14 @@ static void teleport(gw_sim *sim) {
         placed = gw__lane_insert(sim, ln, vi) == GW_OK;
       }
     }
-    if (!placed) finish_trip(sim, vi);
+    if (!placed) gw__finish_trip(sim, vi);
   }
 }
 
 /* ---- the step ----------------------------------------------------------- */
 
 int gw_sim_step(gw_sim *sim) {
+  if (sim->cfg.dynamics == GW_DYNAMICS_CITYFLOW) return gw__cf_step(sim);
   gw__signals_step(sim);
   sim->max_stuck = 0;
   plan(sim);

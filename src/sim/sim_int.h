@@ -55,6 +55,12 @@ typedef struct gw_veh {
   /* Trip statistics. */
   double depart_t, time_loss, waiting, dist, stuck;
   uint32_t stops, teleports;
+  /* For the CityFlow metrics: time on entering lanes of signals (counted
+  ** at the end of each step), whether it was ever there, arrival time. */
+  double sig_time, end_t;
+  uint8_t sig_seen;
+  /* CityFlow dynamics: time of the last lane change. */
+  double cf_lc_t;
 } gw_veh;
 
 typedef struct lane_rt {
@@ -131,10 +137,18 @@ struct gw_sim {
   /* longest standstill seen by move() this step (s) */ /* per edge: 1 + step of the last failed
                                                            insertion */
   tls_rt *tls;
+  uint8_t *lane_sig;  /* per lane: a normal lane that ends at a signal */
+  uint64_t *cf_stamp; /* CityFlow dynamics: per lane, step + 1 of its last insertion try */
   gw_sim_stats stats;
   gw_trip_fn on_trip;
   void *on_trip_ud;
 };
+
+/* sim.c */
+void gw__finish_trip(gw_sim *sim, uint32_t vi);
+
+/* cityflow_dyn.c: the step of the CityFlow dynamics (gw_sim_step calls it). */
+int gw__cf_step(gw_sim *sim);
 
 /* signals.c */
 int gw__signals_init(gw_sim *sim);
