@@ -113,6 +113,8 @@ int gw_net_link_info(const gw_net *net, uint32_t link, gw_link_info *out);
 uint32_t gw_net_lane_links(const gw_net *net, uint32_t lane, const uint32_t **links);
 
 const char *gw_net_junction_id(const gw_net *net, uint32_t j);
+/* The junction's display name (SUMO's `name` attribute), or NULL. */
+const char *gw_net_junction_name(const gw_net *net, uint32_t j);
 const char *gw_net_edge_id(const gw_net *net, uint32_t e);
 const char *gw_net_tls_id(const gw_net *net, uint32_t t);
 /* The active program of a signal: phases with their state strings. */

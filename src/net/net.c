@@ -32,6 +32,7 @@ void gw_net_destroy(gw_net *net) {
     gw_junction *j = &net->junctions.a[i];
     gw__free(j->id);
     gw__free(j->int_lanes);
+    gw__free(j->name);
     for (uint32_t k = 0; k < j->n_raw; k++) {
       if (j->response) gw__free(j->response[k]);
       if (j->foes) gw__free(j->foes[k]);
@@ -295,6 +296,9 @@ uint32_t gw_net_lane_links(const gw_net *net, uint32_t lane, const uint32_t **li
 
 const char *gw_net_junction_id(const gw_net *net, uint32_t j) {
   return j < net->junctions.n ? net->junctions.a[j].id : NULL;
+}
+const char *gw_net_junction_name(const gw_net *net, uint32_t j) {
+  return j < net->junctions.n ? net->junctions.a[j].name : NULL;
 }
 const char *gw_net_edge_id(const gw_net *net, uint32_t e) {
   return e < net->edges.n ? net->edges.a[e].id : NULL;

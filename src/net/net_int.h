@@ -21,6 +21,7 @@
 
 typedef struct gw_junction {
   char *id;
+  char *name;              /* the network's display name, or NULL */
   double x, y;
   uint8_t type;            /* enum gw_junction_type */
   uint32_t tls;            /* GW_NONE if not signalised */

@@ -201,10 +201,11 @@ static int junction_type(const char *t) {
 
 static int on_junction(loader *ld, gw_xml *x, const char **at) {
   gw_net *net = ld->net;
-  const char *id, *type, *ints;
+  const char *id, *type, *ints, *jname = NULL;
   double jx, jy;
   int rc;
   if ((rc = gw__xml_attr_str(x, "junction", at, "id", 1, &id))) return rc;
+  gw__xml_attr_str(x, "junction", at, "name", 0, &jname);
   if ((rc = gw__xml_attr_double(x, "junction", at, "x", 1, 0, &jx))) return rc;
   if ((rc = gw__xml_attr_double(x, "junction", at, "y", 1, 0, &jy))) return rc;
   gw__xml_attr_str(x, "junction", at, "type", 0, &type);
@@ -219,6 +220,7 @@ static int on_junction(loader *ld, gw_xml *x, const char **at) {
   jn->type = (uint8_t)junction_type(type);
   if (jn->type == GW_JUNCTION_OTHER) jn->type = GW_JUNCTION_PRIORITY;
   if (ints && !(jn->int_lanes = gw__strdup(ints))) return GW_ENOMEM;
+  if (jname && *jname && !(jn->name = gw__strdup(jname))) return GW_ENOMEM;
   if (jn->type == GW_JUNCTION_TRAFFIC_LIGHT) {
     uint32_t t;
     if (gw__strmap_get(&net->tls_ids, id, &t)) jn->tls = t;

@@ -212,6 +212,57 @@ void gw__h_intersection_state(gw__call *c) {
   blob_answer(c, b, "state");
 }
 
+/* ---- detectors ------------------------------------------------------------ */
+
+void gw__h_detectors(gw__call *c) {
+  if (!c->api->centre) {
+    gw__api_no_centre(c);
+    return;
+  }
+  gw_blob *b = gw_centre_detectors(c->api->centre, c->seg[1]);
+  if (!b) {
+    gw__api_error(c, 404, "not_found", "no live intersection '%s'", c->seg[1]);
+    return;
+  }
+  blob_answer(c, b, "detectors");
+}
+
+/* POST /api/detectors/{id}/fail and /restore: an operator takes a detector
+** out of control or puts it back; audited with its state before. */
+static void detector_set(gw__call *c, int fail) {
+  if (!c->api->centre) {
+    gw__api_no_centre(c);
+    return;
+  }
+  char isec[GW__API_ID_MAX + 1] = "";
+  int was = 0;
+  int rc = gw_centre_detector_set(c->api->centre, c->seg[1], fail, isec, sizeof isec, &was);
+  if (rc == GW_ENOTFOUND) {
+    gw__api_error(c, 404, "not_found", "no detector '%s'", c->seg[1]);
+    return;
+  }
+  if (rc) {
+    gw__api_error(c, 503, "busy", "too many commands waiting; try again");
+    return;
+  }
+  cJSON *before = cJSON_CreateObject(), *after = cJSON_CreateObject();
+  cJSON_AddStringToObject(before, "status", was ? "failed" : "ok");
+  cJSON_AddStringToObject(after, "status", fail ? "failed" : "ok");
+  if (fail) cJSON_AddStringToObject(after, "reason", "operator");
+  cJSON_AddStringToObject(after, "intersection", isec);
+  int bad = gw__api_audit(c, fail ? "detector.fail" : "detector.restore", c->seg[1], before, after);
+  cJSON_Delete(before);
+  if (bad) {
+    cJSON_Delete(after);
+    return;
+  }
+  cJSON_AddStringToObject(after, "detector", c->seg[1]);
+  gw__api_json(c, 200, after);
+}
+
+void gw__h_detector_fail(gw__call *c) { detector_set(c, 1); }
+void gw__h_detector_restore(gw__call *c) { detector_set(c, 0); }
+
 /* ---- plans --------------------------------------------------------------- */
 
 void gw__h_plans(gw__call *c) {

@@ -20,6 +20,13 @@
 ** a time-of-day table beside manual overrides); at start-up the entry in
 ** force is taken as already applied, so a restart keeps the restored mode.
 **
+** Detector health.  Each intersection's detector events go through a live
+** health check (gw_health, stuck on / no activity / chatter).  A detector
+** found faulty is taken out of control at once (its phase falls back to
+** recall or the program's split) and an alarm is raised; it comes back when
+** the fault clears, or when an operator restores it.  Operators may also
+** take a detector out by hand.
+**
 ** Days.  A city's demand covers one day; at midnight the loop starts the
 ** next day on a fresh simulation with every intersection's mode restored.
 ** Field time t is seconds after the field's midnight; the epoch of an event
@@ -45,6 +52,7 @@
 
 #include "greenwave/control.h"
 #include "greenwave/field.h"
+#include "greenwave/measures.h"
 #include "greenwave/metrics.h"
 #include "greenwave/scenario.h"
 #include "greenwave/sim.h"
@@ -83,6 +91,7 @@ void gw_blob_unref(gw_blob *b) {
 typedef struct isec {
   uint32_t tls;
   const char *id;
+  const char *name; /* the junction's name, else the id (borrowed from the net) */
   double x, y;
   gw_signal_model model; /* a copy, for validation from any thread */
   char mode[16];
@@ -95,16 +104,28 @@ typedef struct isec {
   uint32_t vol5[MAX_DET], vol15[MAX_DET];
   double occ5[MAX_DET], occ15[MAX_DET];
   double last_alarm_t[4]; /* per alarm kind, to limit repeats */
-  double sched_applied;   /* when the schedule entry in force at the last check started
-                          ** (epoch); -2e9: not checked yet, -1e9: none */
-  gw_blob *snap;          /* live state of this intersection */
+  struct gw_centre *c;
+  gw_health *health;
+  uint8_t det_fail[MAX_DET];     /* DF_*: why the detector is out of control */
+  int8_t det_want[MAX_DET];      /* change asked for by the health check: -1 none */
+  double det_since[MAX_DET];     /* epoch of the failure */
+  uint8_t det_suspect[MAX_DET];  /* silent, waiting for evidence that it should count */
+  uint16_t det_min[MAX_DET][30]; /* vehicles per field minute, the last 30 minutes */
+  uint32_t det_cur[MAX_DET];     /* vehicles in the running minute */
+  double sched_applied;          /* when the schedule entry in force at the last check started
+                                 ** (epoch); -2e9: not checked yet, -1e9: none */
+  gw_blob *snap;                 /* live state of this intersection */
 } isec;
 
 typedef struct cmd {
   uint32_t i;
-  char mode[16];
+  char mode[16]; /* a mode, or "det-fail" / "det-restore" */
   char *param;
+  uint32_t det; /* detector slot, for the detector commands */
 } cmd;
+
+enum { DF_OK, DF_STUCK_ON, DF_NO_ACTIVITY, DF_CHATTER, DF_OPERATOR };
+static const char *const df_name[] = {NULL, "stuck_on", "no_activity", "chatter", "operator"};
 
 typedef struct alarm_rec {
   double t;
@@ -234,8 +255,9 @@ static void raise_alarm(gw_centre *c, double t, uint32_t i, int kind_slot, const
     __attribute__((format(printf, 7, 8)));
 static void raise_alarm(gw_centre *c, double t, uint32_t i, int kind_slot, const char *kind,
                         const char *severity, const char *fmt, ...) {
-  /* One alarm per intersection and kind per minute of field time. */
-  if (i != UINT32_MAX) {
+  /* One alarm per intersection and kind per minute of field time
+  ** (kind_slot < 0: every one counts, e.g. one per detector). */
+  if (i != UINT32_MAX && kind_slot >= 0) {
     double *last = &c->is[i].last_alarm_t[kind_slot];
     if (*last > 0 && t - *last < 60) return;
     *last = t;
@@ -261,6 +283,9 @@ static void raise_alarm(gw_centre *c, double t, uint32_t i, int kind_slot, const
 ** Called on the loop thread only. */
 static void on_event(void *ud, const gw_event *e) {
   gw_centre *c = ud;
+  if ((e->code == GW_EV_DETECTOR_ON || e->code == GW_EV_DETECTOR_OFF) && e->tls < c->n &&
+      c->is[c->tls_to_is[e->tls]].health)
+    gw_health_feed(c->is[c->tls_to_is[e->tls]].health, e->t, e->code, e->param);
   if (e->code == GW_EV_FAILSAFE && e->tls < c->sc->net->tls.n) {
     uint32_t i = c->tls_to_is[e->tls];
     const char *id = c->is[i].id;
@@ -284,6 +309,116 @@ static void on_event(void *ud, const gw_event *e) {
     c->st.events_dropped++;
   }
   pthread_mutex_unlock(&c->mu);
+}
+
+/* Live health findings (loop thread, inside the control step): only noted
+** here, applied after the step by apply_detector_changes. */
+static void on_health(void *ud, int what, const gw_health_finding *f) {
+  isec *x = ud;
+  for (uint32_t k = 0; k < x->ndet; k++) {
+    if ((int)x->det[k] + 1 != f->detector) continue;
+    if (what == GW_HEALTH_STARTED && x->det_fail[k] == DF_OK) {
+      if (f->kind == GW_HEALTH_NO_ACTIVITY)
+        x->det_suspect[k] = 1; /* judged against its neighbours' counts each minute */
+      else
+        x->det_want[k] = (int8_t)(f->kind == GW_HEALTH_STUCK_ON ? DF_STUCK_ON : DF_CHATTER);
+    } else if (what == GW_HEALTH_CLEARED) {
+      x->det_suspect[k] = 0;
+      if (x->det_fail[k] != DF_OK && x->det_fail[k] != DF_OPERATOR) x->det_want[k] = DF_OK;
+    }
+  }
+}
+
+static void on_health_batch(void *ud, const gw_health_finding *f) {
+  (void)ud;
+  (void)f;
+}
+
+static void raise_alarm(gw_centre *c, double t, uint32_t i, int kind_slot, const char *kind,
+                        const char *severity, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* Sets a detector's state (loop thread): in or out of control. */
+static void set_detector(gw_centre *c, isec *x, uint32_t k, int why, double t) {
+  gw_control_detector_set_failed(c->ctl, x->det[k], why != DF_OK);
+  pthread_mutex_lock(&c->mu);
+  x->det_fail[k] = (uint8_t)why;
+  x->det_since[k] = why == DF_OK ? 0 : c->day_epoch + t;
+  pthread_mutex_unlock(&c->mu);
+}
+
+static void apply_detector_changes(gw_centre *c, double t) {
+  for (uint32_t i = 0; i < c->n; i++) {
+    isec *x = &c->is[i];
+    for (uint32_t k = 0; k < x->ndet; k++) {
+      int want = x->det_want[k];
+      if (want < 0) continue;
+      x->det_want[k] = -1;
+      set_detector(c, x, k, want, t);
+      if (want != DF_OK) {
+        char kind[32];
+        snprintf(kind, sizeof kind, "detector_%s", df_name[want]);
+        /* Each detector's alarm is its own: no per-kind limit here. */
+        raise_alarm(c, t, i, -1, kind, "minor",
+                    "%s: detector %s (phase %u) %s; taken out of control until it recovers or an "
+                    "operator restores it",
+                    x->id, x->det_id[k], x->det_group[k] + 1,
+                    want == DF_STUCK_ON      ? "stuck on"
+                    : want == DF_NO_ACTIVITY ? "silent"
+                                             : "chattering");
+      }
+    }
+  }
+}
+
+/* Once a field minute: roll the per-detector counts, and fail a silent
+** detector only when its neighbours show it should have counted: the
+** other detectors of its phase averaged at least 15 vehicles in the last 30
+** minutes (a lane of a busy movement that saw none), or, alone on its phase,
+** the intersection's other detectors averaged 30.  Quiet lanes at night are
+** not faults. */
+static void judge_silent(gw_centre *c, double t) {
+  for (uint32_t i = 0; i < c->n; i++) {
+    isec *x = &c->is[i];
+    uint32_t sum[MAX_DET];
+    for (uint32_t k = 0; k < x->ndet; k++) {
+      memmove(&x->det_min[k][1], &x->det_min[k][0], 29 * sizeof x->det_min[k][0]);
+      x->det_min[k][0] = (uint16_t)(x->det_cur[k] > 65535 ? 65535 : x->det_cur[k]);
+      x->det_cur[k] = 0;
+      sum[k] = 0;
+      for (int m = 0; m < 30; m++) sum[k] += x->det_min[k][m];
+    }
+    for (uint32_t k = 0; k < x->ndet; k++) {
+      if (!x->det_suspect[k] || x->det_fail[k] != DF_OK) continue;
+      uint32_t same = 0, same_n = 0, all = 0, all_n = 0;
+      for (uint32_t j = 0; j < x->ndet; j++) {
+        if (j == k || x->det_fail[j] != DF_OK) continue;
+        all += sum[j];
+        all_n++;
+        if (x->det_group[j] == x->det_group[k]) {
+          same += sum[j];
+          same_n++;
+        }
+      }
+      int fault = same_n ? same >= 15 * same_n : all_n && all >= 30 * all_n;
+      if (fault && sum[k] == 0) {
+        x->det_suspect[k] = 0;
+        x->det_want[k] = DF_NO_ACTIVITY;
+      }
+    }
+  }
+  apply_detector_changes(c, t);
+}
+
+static void health_reset(gw_centre *c, isec *x) {
+  gw_health_destroy(x->health);
+  x->health = NULL;
+  gw_health_config hc;
+  memset(&hc, 0, sizeof hc);
+  hc.signal = x->id;
+  if (!gw_health_create(&hc, on_health_batch, x, &x->health))
+    gw_health_set_live(x->health, on_health, x);
+  (void)c;
 }
 
 static void on_trip(void *ud, const gw_trip_record *r) {
@@ -761,6 +896,8 @@ int gw_centre_plan_validate(gw_centre *c, const char *id, const char *body_json,
   return plan_check(&c->is[i].model, body_json, spec, sizeof spec, why, why_len);
 }
 
+static double field_time(gw_centre *c);
+
 static void apply_commands(gw_centre *c) {
   cmd local[CMD_CAP];
   pthread_mutex_lock(&c->mu);
@@ -770,6 +907,12 @@ static void apply_commands(gw_centre *c) {
   pthread_mutex_unlock(&c->mu);
   for (uint32_t k = 0; k < n; k++) {
     isec *x = &c->is[local[k].i];
+    if (!strncmp(local[k].mode, "det-", 4)) {
+      int fail = !strcmp(local[k].mode, "det-fail");
+      if (local[k].det < x->ndet)
+        set_detector(c, x, local[k].det, fail ? DF_OPERATOR : DF_OK, field_time(c));
+      continue;
+    }
     snprintf(x->mode, sizeof x->mode, "%s", local[k].mode);
     free(x->param);
     x->param = local[k].param;
@@ -864,8 +1007,15 @@ static int start_day(gw_centre *c, double begin_s, gw_error *err) {
       x->det_id[k] = strdup(buf);
       x->vol5[k] = x->vol15[k] = 0;
       x->occ5[k] = x->occ15[k] = 0;
+      x->det_want[k] = -1;
+      x->det_suspect[k] = 0;
+      x->det_cur[k] = 0;
+      memset(x->det_min[k], 0, sizeof x->det_min[k]);
+      /* Out of control stays out across midnight, until restored. */
+      if (x->det_fail[k] != DF_OK) gw_control_detector_set_failed(c->ctl, x->det[k], 1);
     }
     pthread_mutex_unlock(&c->mu);
+    health_reset(c, x);
   }
   c->day_start_t = begin_s;
   return GW_OK;
@@ -999,6 +1149,7 @@ static void count_detectors(gw_centre *c, double t) {
       else
         ops->detector(c->field.impl, x->det[k], &tmp);
       x->vol5[k] += r->count;
+      x->det_cur[k] += r->count;
       x->vol15[k] += r->count;
       x->occ5[k] += r->occupancy * c->dt;
       x->occ15[k] += r->occupancy * c->dt;
@@ -1057,6 +1208,7 @@ static void *loop_main(void *arg) {
     double s0 = wall_now();
     apply_commands(c);
     gw_control_step(c->ctl);
+    apply_detector_changes(c, t);
     if (c->sumo) {
       gw_error err = {0, {0}};
       if (gw_field_sumo_step(&c->field, &err)) {
@@ -1070,6 +1222,9 @@ static void *loop_main(void *arg) {
     double tn = field_time(c);
     count_detectors(c, tn);
     if (tn >= c->next_sched_t) {
+      for (uint32_t i = 0; i < c->n; i++)
+        if (c->is[i].health) gw_health_tick(c->is[i].health, tn);
+      judge_silent(c, tn);
       c->next_sched_t = floor(tn / 60) * 60 + 60;
       run_schedules(c, tn);
     }
@@ -1155,7 +1310,7 @@ static gw_blob *network_json(gw_centre *c) {
     sb_printf(&b, "%s{\"id\":", i ? "," : "");
     sb_json_str(&b, x->id);
     sb_printf(&b, ",\"name\":");
-    sb_json_str(&b, x->id);
+    sb_json_str(&b, x->name);
     sb_printf(&b, ",\"x\":%.1f,\"y\":%.1f,\"signalised\":true}", x->x, x->y);
   }
   if (x0 > x1) x0 = y0 = x1 = y1 = 0;
@@ -1187,7 +1342,7 @@ gw_blob *gw_centre_intersection_config(gw_centre *c, const char *id) {
   sb_printf(&b, "{\"id\":");
   sb_json_str(&b, x->id);
   sb_printf(&b, ",\"name\":");
-  sb_json_str(&b, x->id);
+  sb_json_str(&b, x->name);
   sb_printf(&b, ",\"x\":%.1f,\"y\":%.1f,\"nlinks\":%u,\"groups\":[", x->x, x->y, m->nlinks);
   for (uint32_t g = 0; g < m->ngroups; g++) {
     const gw_signal_group *sg = &m->groups[g];
@@ -1262,7 +1417,7 @@ static int restore(gw_centre *c, gw_store *s, gw_error *err) {
   for (uint32_t i = 0; i < c->n; i++) {
     isec *x = &c->is[i];
     gw_blob *cfg = gw_centre_intersection_config(c, x->id);
-    int rc = gw_store_intersection_put(s, x->id, x->id, x->x, x->y, cfg ? cfg->data : "{}", err);
+    int rc = gw_store_intersection_put(s, x->id, x->name, x->x, x->y, cfg ? cfg->data : "{}", err);
     gw_blob_unref(cfg);
     if (rc) return rc;
     cJSON *row = NULL;
@@ -1351,8 +1506,10 @@ int gw_centre_create(const gw_centre_opts *o, gw_centre **out, gw_error *err) {
       if (net->junctions.a[j].tls == i) {
         x->x = net->junctions.a[j].x;
         x->y = net->junctions.a[j].y;
+        x->name = gw_net_junction_name(net, j);
         break;
       }
+    if (!x->name) x->name = x->id;
     if ((rc = gw_signal_model_init(&x->model, net, i, err))) goto fail;
   }
   c->day_epoch = o->epoch_day > 0 ? o->epoch_day : midnight_utc_today();
@@ -1401,6 +1558,7 @@ void gw_centre_destroy(gw_centre *c) {
   gw_centre_stop(c);
   if (c->ctl || c->field_open) end_day(c);
   for (uint32_t i = 0; c->is && i < c->n; i++) {
+    gw_health_destroy(c->is[i].health);
     free(c->is[i].param);
     gw_blob_unref(c->is[i].snap);
     for (uint32_t k = 0; k < MAX_DET; k++) free(c->is[i].det_id[k]);
@@ -1440,6 +1598,72 @@ gw_blob *gw_centre_intersection_state(gw_centre *c, const char *id) {
 }
 
 gw_blob *gw_centre_network(gw_centre *c) { return gw_blob_ref(c->network); }
+
+/* The intersection and slot of a detector id; -1 when unknown. */
+static int find_detector(gw_centre *c, const char *det_id, uint32_t *slot) {
+  if (!det_id) return -1;
+  pthread_mutex_lock(&c->mu);
+  for (uint32_t i = 0; i < c->n; i++)
+    for (uint32_t k = 0; k < c->is[i].ndet; k++)
+      if (c->is[i].det_id[k] && !strcmp(c->is[i].det_id[k], det_id)) {
+        pthread_mutex_unlock(&c->mu);
+        *slot = k;
+        return (int)i;
+      }
+  pthread_mutex_unlock(&c->mu);
+  return -1;
+}
+
+int gw_centre_detector_set(gw_centre *c, const char *det_id, int failed, char *intersection,
+                           size_t len, int *was_failed) {
+  uint32_t k;
+  int i = find_detector(c, det_id, &k);
+  if (i < 0) return GW_ENOTFOUND;
+  if (intersection) snprintf(intersection, len, "%s", c->is[i].id);
+  pthread_mutex_lock(&c->mu);
+  if (was_failed) *was_failed = c->is[i].det_fail[k] != DF_OK;
+  if (c->ncmd == CMD_CAP) {
+    pthread_mutex_unlock(&c->mu);
+    return GW_ESTATE;
+  }
+  cmd *q = &c->cmds[c->ncmd++];
+  memset(q, 0, sizeof *q);
+  q->i = (uint32_t)i;
+  q->det = k;
+  snprintf(q->mode, sizeof q->mode, "%s", failed ? "det-fail" : "det-restore");
+  pthread_mutex_unlock(&c->mu);
+  return GW_OK;
+}
+
+gw_blob *gw_centre_detectors(gw_centre *c, const char *id) {
+  int i = find_isec(c, id);
+  if (i < 0) return NULL;
+  const isec *x = &c->is[i];
+  const gw_net *net = c->sc->net;
+  sbuf b;
+  sb_init(&b);
+  sb_printf(&b, "[");
+  pthread_mutex_lock(&c->mu);
+  for (uint32_t k = 0; k < x->ndet; k++) {
+    sb_printf(&b, "%s{\"id\":", k ? "," : "");
+    sb_json_str(&b, x->det_id[k] ? x->det_id[k] : "");
+    sb_printf(&b, ",\"channel\":%u,\"group\":%u,\"phase\":%u,\"lane\":", x->det[k] + 1,
+              x->det_group[k], x->det_group[k] + 1);
+    sb_json_str(&b, x->det_lane[k] < net->lanes.n ? net->lanes.a[x->det_lane[k]].id : "");
+    int f = x->det_fail[k];
+    sb_printf(&b, ",\"status\":\"%s\",\"reason\":", f ? "failed" : "ok");
+    sb_json_str(&b, df_name[f]);
+    if (f)
+      sb_printf(&b, ",\"since\":%.1f}", x->det_since[k]);
+    else
+      sb_printf(&b, ",\"since\":null}");
+  }
+  pthread_mutex_unlock(&c->mu);
+  sb_printf(&b, "]");
+  gw_blob *r = b.oom ? NULL : gw_blob_new(b.data, b.len);
+  sb_free(&b);
+  return r;
+}
 
 uint32_t gw_centre_intersection_count(const gw_centre *c) { return c->n; }
 

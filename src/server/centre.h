@@ -108,6 +108,17 @@ int gw_centre_set_mode(gw_centre *c, const char *id, const char *mode, const cha
 int gw_centre_mode_validate(gw_centre *c, const char *id, const char *mode, const char *param,
                             char *why, size_t why_len);
 
+/* Detectors.  gw_centre_detectors: the intersection's detectors as JSON
+** [{"id","channel","group","phase","lane","status": "ok"|"failed",
+** "reason": null|"stuck_on"|"no_activity"|"chatter"|"operator","since":
+** epoch|null}], NULL when unknown.  gw_centre_detector_set takes a detector
+** out of control (failed 1, reason "operator") or puts it back (0) at the
+** loop's next step; `intersection` gets its intersection's id and
+** *was_failed its state before.  GW_ENOTFOUND for an unknown detector. */
+gw_blob *gw_centre_detectors(gw_centre *c, const char *intersection_id);
+int gw_centre_detector_set(gw_centre *c, const char *detector_id, int failed, char *intersection,
+                           size_t len, int *was_failed);
+
 typedef struct gw_centre_stats {
   double t;
   uint64_t steps, missed_deadlines, events_written, events_dropped, frames_dropped;

@@ -151,7 +151,33 @@ static void centre_runs_and_obeys_operators(void **state) {
   assert_int_equal(gw_centre_set_mode(c, "A1", "fixed", good, why, sizeof why), GW_OK);
   assert_int_equal(gw_centre_set_mode(c, "B1", "actuated", NULL, why, sizeof why), GW_OK);
   free(good);
+  /* An operator takes A2's first detector out of control. */
+  gw_blob *db0 = gw_centre_detectors(c, "A2");
+  cJSON *dets = cJSON_Parse(db0->data);
+  gw_blob_unref(db0);
+  assert_true(cJSON_GetArraySize(dets) > 0);
+  char det_id[128];
+  snprintf(det_id, sizeof det_id, "%s",
+           cJSON_GetObjectItem(cJSON_GetArrayItem(dets, 0), "id")->valuestring);
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(dets, 0), "status")->valuestring,
+                      "ok");
+  cJSON_Delete(dets);
+  char owner[64];
+  int was = -1;
+  assert_int_equal(gw_centre_detector_set(c, det_id, 1, owner, sizeof owner, &was), GW_OK);
+  assert_string_equal(owner, "A2");
+  assert_int_equal(was, 0);
+  assert_int_equal(gw_centre_detector_set(c, "no-such-loop", 1, NULL, 0, NULL), GW_ENOTFOUND);
+  assert_null(gw_centre_detectors(c, "nope"));
   run_to_end(c);
+  db0 = gw_centre_detectors(c, "A2");
+  dets = cJSON_Parse(db0->data);
+  gw_blob_unref(db0);
+  cJSON *d0 = cJSON_GetArrayItem(dets, 0);
+  assert_string_equal(cJSON_GetObjectItem(d0, "status")->valuestring, "failed");
+  assert_string_equal(cJSON_GetObjectItem(d0, "reason")->valuestring, "operator");
+  assert_true(cJSON_GetObjectItem(d0, "since")->valuedouble >= DAY);
+  cJSON_Delete(dets);
 
   gw_blob *sb = gw_centre_state(c);
   cJSON *s = cJSON_Parse(sb->data);
