@@ -342,34 +342,41 @@ out:
 
 void gw_cli_print_json(FILE *f, const gw_run_opts *o, const gw_run_result *r) {
   const gw_trip_summary *s = &r->sum, *m = &r->sum_max;
-  fprintf(f,
-          "{\"controller\":\"%s\",\"scenario\":\"%s\",\"seed\":%llu,\"step_s\":%g,"
-          "\"sim_end_s\":%.1f,\"vehicles_loaded\":%llu,\"vehicles_inserted\":%llu,"
-          "\"vehicles_arrived\":%llu,\"vehicles_running\":%llu,\"vehicles_waiting\":%llu,"
-          "\"teleports\":%llu,\"collisions\":%llu,\"mean_travel_time_s\":%.3f,"
-          "\"mean_time_loss_s\":%.3f,\"mean_waiting_time_s\":%.3f,"
-          "\"mean_depart_delay_s\":%.3f,\"mean_route_length_m\":%.3f,"
-          "\"stops_per_vehicle\":%.4f,\"max_signals_crossed\":%u,\"max_signals_n\":%llu,"
-          "\"max_signals_mean_time_loss_s\":%.3f,\"veh_steps\":%llu,\"peak_running\":%llu,"
-          "\"control_wall_s\":%.3f,\"refused\":%llu,\"failsafes\":%llu,\"load_s\":%.3f,"
-          "\"sim_wall_s\":%.3f,\"wall_s\":%.3f,\"veh_steps_per_s\":%.0f,"
-          "\"peak_rss_kb\":%ld,\"dynamics\":\"%s\",\"att_s\":%.3f,\"att_engine_s\":%.3f,"
-          "\"throughput\":%llu,\"mean_waiting_time_all_s\":%.3f}\n",
-          o->controller ? o->controller : "program", o->path, (unsigned long long)r->seed,
-          r->step_s, r->sim_end_s, (unsigned long long)r->st.loaded,
-          (unsigned long long)r->st.inserted, (unsigned long long)r->st.arrived,
-          (unsigned long long)r->st.running, (unsigned long long)r->st.pending,
-          (unsigned long long)r->st.teleports, (unsigned long long)r->st.collisions,
-          gw_trip_summary_mean(s, s->duration_s), gw_trip_summary_mean(s, s->time_loss_s),
-          gw_trip_summary_mean(s, s->waiting_s), gw_trip_summary_mean(s, s->depart_delay_s),
-          gw_trip_summary_mean(s, s->route_length_m), s->n ? (double)s->stops / (double)s->n : 0,
-          r->max_signals, (unsigned long long)m->n, gw_trip_summary_mean(m, m->time_loss_s),
-          (unsigned long long)r->st.veh_steps, (unsigned long long)r->st.peak_running,
-          r->ctl_wall_s, (unsigned long long)r->refused, (unsigned long long)r->failsafes,
-          r->load_s, r->sim_wall_s, r->wall_s,
-          r->wall_s > 0 ? (double)r->st.veh_steps / r->wall_s : 0, r->peak_rss_kb,
-          r->dynamics == GW_DYNAMICS_CITYFLOW ? "cityflow" : "sumo", r->cf.att_s,
-          r->cf.att_engine_s, (unsigned long long)r->cf.throughput, r->cf.mean_waiting_time_s);
+  /* On CityFlow input mean_waiting_time_s is the literature's figure (every
+  ** vehicle that entered, unfinished ones to the end); SUMO's tripinfo
+  ** definition (arrived vehicles) is then mean_waiting_time_arrived_s.  On
+  ** SUMO input the keys keep their SUMO meaning. */
+  double wait_arrived = gw_trip_summary_mean(s, s->waiting_s);
+  double wait_main = o->cityflow ? r->cf.mean_waiting_time_s : wait_arrived;
+  fprintf(
+      f,
+      "{\"controller\":\"%s\",\"scenario\":\"%s\",\"seed\":%llu,\"step_s\":%g,"
+      "\"sim_end_s\":%.1f,\"vehicles_loaded\":%llu,\"vehicles_inserted\":%llu,"
+      "\"vehicles_arrived\":%llu,\"vehicles_running\":%llu,\"vehicles_waiting\":%llu,"
+      "\"teleports\":%llu,\"collisions\":%llu,\"mean_travel_time_s\":%.3f,"
+      "\"mean_time_loss_s\":%.3f,\"mean_waiting_time_s\":%.3f,"
+      "\"mean_depart_delay_s\":%.3f,\"mean_route_length_m\":%.3f,"
+      "\"stops_per_vehicle\":%.4f,\"max_signals_crossed\":%u,\"max_signals_n\":%llu,"
+      "\"max_signals_mean_time_loss_s\":%.3f,\"veh_steps\":%llu,\"peak_running\":%llu,"
+      "\"control_wall_s\":%.3f,\"refused\":%llu,\"failsafes\":%llu,\"load_s\":%.3f,"
+      "\"sim_wall_s\":%.3f,\"wall_s\":%.3f,\"veh_steps_per_s\":%.0f,"
+      "\"peak_rss_kb\":%ld,\"dynamics\":\"%s\",\"att_s\":%.3f,\"att_engine_s\":%.3f,"
+      "\"throughput\":%llu,\"mean_waiting_time_all_s\":%.3f,"
+      "\"mean_waiting_time_arrived_s\":%.3f}\n",
+      o->controller ? o->controller : "program", o->path, (unsigned long long)r->seed, r->step_s,
+      r->sim_end_s, (unsigned long long)r->st.loaded, (unsigned long long)r->st.inserted,
+      (unsigned long long)r->st.arrived, (unsigned long long)r->st.running,
+      (unsigned long long)r->st.pending, (unsigned long long)r->st.teleports,
+      (unsigned long long)r->st.collisions, gw_trip_summary_mean(s, s->duration_s),
+      gw_trip_summary_mean(s, s->time_loss_s), wait_main,
+      gw_trip_summary_mean(s, s->depart_delay_s), gw_trip_summary_mean(s, s->route_length_m),
+      s->n ? (double)s->stops / (double)s->n : 0, r->max_signals, (unsigned long long)m->n,
+      gw_trip_summary_mean(m, m->time_loss_s), (unsigned long long)r->st.veh_steps,
+      (unsigned long long)r->st.peak_running, r->ctl_wall_s, (unsigned long long)r->refused,
+      (unsigned long long)r->failsafes, r->load_s, r->sim_wall_s, r->wall_s,
+      r->wall_s > 0 ? (double)r->st.veh_steps / r->wall_s : 0, r->peak_rss_kb,
+      r->dynamics == GW_DYNAMICS_CITYFLOW ? "cityflow" : "sumo", r->cf.att_s, r->cf.att_engine_s,
+      (unsigned long long)r->cf.throughput, r->cf.mean_waiting_time_s, wait_arrived);
 }
 
 void gw_cli_print_text(FILE *f, const gw_run_opts *o, const gw_run_result *r) {
