@@ -1045,11 +1045,13 @@ static void isec_json(gw_centre *c, isec *x, double t, sbuf *b) {
     sb_json_str(b, x->param);
   else
     sb_printf(b, "null");
+  uint32_t nfailed = 0;
+  for (uint32_t k = 0; k < x->ndet; k++) nfailed += x->det_fail[k] != DF_OK;
   sb_printf(b,
             ",\"plan_version\":%d,\"failsafe\":%s,\"fallback\":%s,\"transition\":%s,\"flash\":%d,"
-            "\"groups\":[",
+            "\"detectors_failed\":%u,\"groups\":[",
             x->plan_version, st->failsafe ? "true" : "false", nd.on_fixed ? "true" : "false",
-            st->in_transition ? "true" : "false", st->flash);
+            st->in_transition ? "true" : "false", st->flash, nfailed);
   for (uint32_t g = 0; g < x->model.ngroups; g++) {
     double q;
     group_queue(c, &x->model.groups[g], &q);

@@ -14,12 +14,14 @@ const shots = path.join(here, 'screenshots');
 const base = process.env.GW_URL || 'http://127.0.0.1:8089';
 const admin = [process.env.GW_ADMIN || 'admin', process.env.GW_ADMIN_PW || 'admin'];
 const viewer = [process.env.GW_VIEWER || 'view', process.env.GW_VIEWER_PW || 'view'];
+const operator = [process.env.GW_OPERATOR || 'op', process.env.GW_OPERATOR_PW || 'op'];
 const STEP = { timeout: 60000 };
 
 let browser;
 let page;
 const problems = [];
 let ixId = '';
+let measId = ''; /* the intersection put under actuated control for the measures */
 
 before(async () => {
   fs.mkdirSync(shots, { recursive: true });
@@ -35,6 +37,23 @@ before(async () => {
 after(async () => { if (browser) await browser.close(); });
 
 const shot = (name) => page.screenshot({ path: path.join(shots, `${name}.png`) });
+
+/* A screenshot of the whole view, however long: the page scrolls inside
+** <main>, so the window is made as tall as its content for the picture. */
+async function tallShot(name) {
+  const h = await page.evaluate(() => document.getElementById('view').scrollHeight + 46);
+  await page.setViewportSize({ width: 1440, height: Math.min(4000, Math.max(900, h)) });
+  await page.waitForTimeout(500); /* the charts redraw at the new size */
+  await shot(name);
+  await page.setViewportSize({ width: 1440, height: 900 });
+}
+
+/* The API from inside the page, with the signed-in user's token. */
+const call = (method, p, body) => page.evaluate(async ([m, u, b]) => {
+  const r = await fetch(u, { method: m, headers: { Authorization: `Bearer ${sessionStorage.getItem('gw_token')}`,
+    'Content-Type': 'application/json' }, body: b === undefined ? undefined : JSON.stringify(b) });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}, [method, p, body]);
 
 async function login([name, pw]) {
   await page.goto(base + '/#/map');
@@ -64,6 +83,13 @@ test('a wrong password is refused and the right one lets an admin in', STEP, asy
   assert.equal(await page.isVisible('#shell'), false);
   await login(admin);
   assert.equal(await page.textContent('#user-role'), 'admin');
+  /* One intersection runs actuated from now on, so that its measures show
+  ** gap-outs and max-outs by the time the Measures test looks at them. */
+  const net = await call('GET', '/api/network');
+  const sig = net.body.intersections.filter((i) => i.signalised).map((i) => i.id);
+  measId = sig.includes('B1') ? 'B1' : sig[Math.min(1, sig.length - 1)];
+  const r = await call('PUT', `/api/intersections/${encodeURIComponent(measId)}/mode`, { mode: 'actuated' });
+  assert.equal(r.status, 200);
 });
 
 test('the map shows the intersections and their colours follow the live feed', STEP, async () => {
@@ -162,6 +188,78 @@ test('the audit view shows the plan being created and activated by admin', STEP,
   await shot('audit');
 });
 
+test('the Measures tab draws the coordination diagram and the split monitor', { timeout: 120000 }, async () => {
+  /* Enough field time for an actuated hour's worth of cycles: twenty
+  ** minutes after the start (the daemon starts at 00:00). */
+  await page.waitForFunction(() => {
+    const t = document.getElementById('st-clock').textContent.split(':').map(Number);
+    return t.length === 3 && t[0] * 3600 + t[1] * 60 + t[2] >= 1200;
+  }, null, { timeout: 100000, polling: 1000 });
+  await page.goto(`${base}/#/i/${encodeURIComponent(measId)}`);
+  await page.click('#tab-measures');
+  await page.waitForFunction(() => location.hash.endsWith('/measures'));
+  await page.waitForFunction(() => Number(document.querySelector('#pcd')?.dataset.cycles) > 0);
+  assert.equal(await page.isVisible('#measures-empty'), false);
+  const pcd = await page.evaluate(() => ({ ...document.getElementById('pcd').dataset }));
+  assert.ok(Number(pcd.arrivals) > 0, 'the coordination diagram has no arrivals');
+  assert.ok(Number(await page.getAttribute('#split-monitor', 'data-cycles')) > 0, 'the split monitor has no cycles');
+  /* AOG per phase: every phase of the configuration has a row, some with arrivals. */
+  const aog = await page.$$eval('#aog-table tbody tr', (trs) => trs.map((tr) => Number(tr.children[3].textContent.replace(/,/g, ''))));
+  assert.ok(aog.length >= 2 && aog.some((n) => n > 0), `arrivals per phase: ${aog}`);
+  /* Actuated control logs its terminations. */
+  const term = await page.$$eval('#fail-table tbody tr', (trs) => trs.map((tr) => [5, 6, 7].map((k) => Number(tr.children[k].textContent))));
+  assert.ok(term.some((r) => r[0] + r[1] + r[2] > 0), 'no gap-out, max-out or force-off in the split monitor');
+  assert.match(await page.textContent('#measures-range'), /field time/);
+  await tallShot('measures');
+});
+
+test('an operator takes a detector out and puts it back; the map marks it; the audit shows both', STEP, async () => {
+  await logout();
+  await login(operator);
+  await page.goto(`${base}/#/i/${encodeURIComponent(measId)}`);
+  const row = page.locator('#detector-health tbody tr[data-status=ok]').first();
+  await row.waitFor();
+  const det = await row.getAttribute('data-id');
+  const sel = `#detector-health tbody tr[data-id="${det}"]`;
+  await page.locator(`${sel} button.take-out`).click();
+  assert.match(await page.textContent('#modal-title'), /Take detector .* out/);
+  await page.locator('#modal-ok').click();
+  await page.locator(`${sel}[data-status=failed]`).waitFor();
+  /* The server's own list says so too (the loop takes it at its next step). */
+  await page.waitForFunction(async ([id, d]) => {
+    const r = await fetch(`/api/intersections/${encodeURIComponent(id)}/detectors`,
+      { headers: { Authorization: `Bearer ${sessionStorage.getItem('gw_token')}` } });
+    const x = (await r.json()).find((y) => y.id === d);
+    return x && x.status === 'failed' && x.reason === 'operator';
+  }, [measId, det], { polling: 500 });
+  await page.locator(`${sel}[data-status=failed]`).waitFor();
+  assert.match(await page.textContent(sel), /taken out by an operator/);
+  await page.evaluate(() => { document.getElementById('toast').hidden = true; });
+  await tallShot('detectors');
+
+  await page.goto(base + '/#/map');
+  await page.locator(`.gw-detfail span[data-id="${measId}"]`).waitFor();
+  await page.locator(`#ix-list tr[data-id="${measId}"] .detfail`).waitFor();
+
+  await page.goto(`${base}/#/i/${encodeURIComponent(measId)}`);
+  await page.locator(`${sel} button.restore`).click();
+  await page.locator('#modal-ok').click();
+  await page.locator(`${sel}[data-status=ok]`).waitFor();
+  await page.waitForFunction(async ([id, d]) => {
+    const r = await fetch(`/api/intersections/${encodeURIComponent(id)}/detectors`,
+      { headers: { Authorization: `Bearer ${sessionStorage.getItem('gw_token')}` } });
+    const x = (await r.json()).find((y) => y.id === d);
+    return x && x.status === 'ok';
+  }, [measId, det], { polling: 500 });
+
+  await page.goto(base + '/#/audit');
+  await page.locator('#audit-list tbody tr').first().waitFor();
+  const rows = await page.$$eval('#audit-list tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  const has = (action) => rows.some((r) => r[2] === operator[0] && r[3] === action && r[4] === det);
+  assert.ok(has('detector.fail'), `no detector.fail of ${det} by ${operator[0]} in the audit view`);
+  assert.ok(has('detector.restore'), `no detector.restore of ${det} by ${operator[0]} in the audit view`);
+});
+
 test('the alarms list loads', STEP, async () => {
   await page.goto(base + '/#/alarms');
   await page.locator('#alarm-list tbody tr').first().waitFor();
@@ -184,6 +282,8 @@ test('a viewer sees no edit controls', STEP, async () => {
   await page.goto(`${base}/#/i/${encodeURIComponent(ixId)}`);
   await page.locator('#mode-card .kv').waitFor();
   assert.equal(await page.locator('#mode-apply').count(), 0);
+  await page.locator('#detector-health tbody tr[data-status]').first().waitFor();
+  assert.equal(await page.locator('#detector-health button').count(), 0);
   await page.click('#tab-plans');
   await page.locator('#readonly-note').waitFor();
   assert.equal(await page.locator('#plan-save').count(), 0);

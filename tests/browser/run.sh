@@ -3,7 +3,8 @@
 #   tests/browser/run.sh GREENWAVE_BINARY SOURCE_DIR
 # Makes a store in a temporary folder with an admin, an operator and a
 # viewer, starts `greenwave serve` on a free loopback port with the grid4x4
-# scenario at 10x speed, builds web/vendor if missing, installs playwright-core
+# scenario at 20x speed (so that some twenty minutes of field time, enough
+# for the performance measures, have passed when the tests reach them), builds web/vendor if missing, installs playwright-core
 # (no browser download: the system's /usr/bin/chromium is used) and runs the
 # tests with node's test runner.  `run.sh --mock SOURCE_DIR` runs them against
 # tests/browser/mock-server.mjs instead.  Prints "N passed, M failed" last.
@@ -29,7 +30,7 @@ pw_view=view-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 pw_op=op-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 
 if [ "$bin" = "--mock" ]; then
-  pw_admin=admin pw_view=view
+  pw_admin=admin pw_view=view pw_op=op
   node "$here/mock-server.mjs" "$port" >"$tmp/daemon.log" 2>&1 &
   pid=$!
 else
@@ -40,7 +41,7 @@ else
   printf '%s\n' "$pw_view" | "$bin" user add view --role viewer --db "$db" --password-stdin || fail "user add view"
   [ -d "$src/web/vendor" ] || sh "$src/web/build.sh" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "web/build.sh"; }
   "$bin" serve --listen "127.0.0.1:$port" --db "$db" --scenario "$src/scenarios/grid4x4/grid4x4.sumocfg" \
-    --speed 10 --start 00:00 --web "$src/web" --quiet >"$tmp/daemon.log" 2>&1 &
+    --speed 20 --start 00:00 --web "$src/web" --quiet >"$tmp/daemon.log" 2>&1 &
   pid=$!
 fi
 
@@ -61,6 +62,7 @@ fi
 
 cd "$here" || exit 1
 GW_URL="http://127.0.0.1:$port" GW_ADMIN=admin GW_ADMIN_PW="$pw_admin" GW_VIEWER=view GW_VIEWER_PW="$pw_view" \
+  GW_OPERATOR=op GW_OPERATOR_PW="$pw_op" \
   timeout 170 node --test --test-reporter=spec --test-concurrency=1 dashboard.test.mjs >"$tmp/out.txt" 2>&1
 rc=$?
 cat "$tmp/out.txt"

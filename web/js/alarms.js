@@ -6,6 +6,13 @@
 import * as api from './api.js';
 import { el, when, clock, rows, toast } from './util.js';
 
+/* Detector alarms read better in words; the kind stays in the title. */
+const KIND = {
+  detector_stuck_on: 'detector stuck on',
+  detector_no_activity: 'detector: no activity',
+  detector_chatter: 'detector chatter',
+};
+
 export function mount(root, ctx) {
   const tbody = el('tbody');
   const all = el('input', { type: 'checkbox' });
@@ -28,8 +35,11 @@ export function mount(root, ctx) {
       const sev = String(a.severity || '').toLowerCase();
       const tr = el('tr', { dataset: { id: String(a.id ?? '') }, className: fresh.has(a) ? 'fresh' : '' },
         el('td.num', String(a.id ?? '')), el('td', t(a)),
-        el('td', a.intersection_id ? el('a', { href: `#/i/${encodeURIComponent(a.intersection_id)}` }, a.intersection_id) : '–'),
-        el('td', el('span.sev.sev-' + sev, sev || '–')), el('td', a.kind || ''), el('td', a.message || ''),
+        el('td', a.intersection_id ? el('a', { href: `#/i/${encodeURIComponent(a.intersection_id)}` },
+          ctx.names.get(a.intersection_id) || a.intersection_id,
+          ctx.names.has(a.intersection_id) ? el('small.muted.ixid', a.intersection_id) : '') : '–'),
+        el('td', el('span.sev.sev-' + sev, sev || '–')), el('td', KIND[a.kind] ? el('span', { title: a.kind }, KIND[a.kind]) : a.kind || ''),
+        el('td', a.message || ''),
         el('td', a.acked_by ? `${a.acked_by} ${when(a.acked_at)}` : ''), el('td', when(a.cleared_at)),
         el('td', canAck && !a.acked_at && a.id !== undefined
           ? el('button.small.ack', { onclick: (ev) => ack(a, ev.target) }, 'Acknowledge') : ''));

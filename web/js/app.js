@@ -4,8 +4,9 @@
 ** shared stores every view reads (who is logged in, the live feed, the
 ** network, intersection configs, open alarms).
 **
-** Routes: #/map, #/i/ID (intersection), #/i/ID/plans (plan editor),
-** #/alarms, #/charts, #/audit, #/users.
+** Routes: #/map, #/i/ID (intersection), #/i/ID/measures (performance
+** measures), #/i/ID/plans (plan editor), #/alarms, #/charts, #/audit,
+** #/users.
 */
 import * as api from './api.js';
 import { feed } from './feed.js';
@@ -25,10 +26,16 @@ export const ctx = {
   feed,
   networkP: null,
   configs: new Map(),
+  names: new Map(),     /* intersection id -> display name, from the network */
   alarms: [],
   alarmSubs: new Set(),
   network() {
-    if (!this.networkP) this.networkP = api.get('/api/network').catch((e) => { this.networkP = null; throw e; });
+    if (!this.networkP) {
+      this.networkP = api.get('/api/network').then((net) => {
+        for (const i of net.intersections || []) if (i.name && i.name !== i.id) this.names.set(i.id, i.name);
+        return net;
+      }).catch((e) => { this.networkP = null; throw e; });
+    }
     return this.networkP;
   },
   async config(id) {
@@ -113,6 +120,7 @@ async function enter() {
   for (const a of document.querySelectorAll('#nav a[data-min-role]')) a.hidden = !ctx.can(a.dataset.minRole);
   feed.start();
   ctx.loadAlarms();
+  ctx.network().then(() => ctx.alarmsChanged()).catch(() => { /* the map says so */ });
   route();
 }
 
@@ -139,7 +147,8 @@ feed.on('alarm', (a) => {
   if (a && a.id !== undefined && ctx.alarms.some((x) => x.id === a.id)) return;
   ctx.alarms.unshift(a);
   ctx.alarmsChanged(a);
-  toast(`Alarm ${a.intersection_id ? a.intersection_id + ': ' : ''}${a.message || a.kind || ''}`, true);
+  const where = a.intersection_id ? ctx.names.get(a.intersection_id) || a.intersection_id : '';
+  toast(`Alarm ${where ? where + ': ' : ''}${a.message || a.kind || ''}`, true);
 });
 
 api.setUnauthorizedHandler(() => {

@@ -2,14 +2,18 @@
 ** intersection.js -- one intersection: its live lamps as a phase timeline
 ** (each signal group's red/yellow/green over the last minutes, rebuilt from
 ** the feed), detector bars, the mode and the plan it runs, the last hour's
-** queue beside the network delay, the detectors' 5-minute volumes, and the
-** operator's mode control (with a confirm step).  The Plans tab is plans.js.
+** queue beside the network delay, the detectors' 5-minute volumes, the
+** detectors' health (with Take out / Restore for operators, detectors.js)
+** and the operator's mode control (with a confirm step).  The Measures tab
+** is measures.js, the Plans tab plans.js.
 */
 import * as api from './api.js';
 import { el, num, clock, rows, parsed, confirmDialog, toast, loadColour } from './util.js';
 import { ixStatus, lampSpans, flagTag, approachName } from './map.js';
 import { lineChart } from './charts.js';
 import { renderPlans } from './plans.js';
+import { renderMeasures } from './measures.js';
+import { renderDetectorHealth } from './detectors.js';
 
 const MODES = ['fixed', 'actuated', 'adaptive', 'maxpressure', 'hold', 'flash'];
 const LAMP = { g: '#3ec46d', y: '#f2c12e', r: '#e5484d', o: '#3a4450' };
@@ -17,12 +21,15 @@ const WINDOW_S = 300;
 
 export function mount(root, ctx, params) {
   const id = params[0];
-  const tab = params[1] === 'plans' ? 'plans' : 'live';
-  const head = el('div.ihead', el('a', { href: '#/map' }, '← Map'), el('h1', id));
+  const tab = params[1] === 'plans' || params[1] === 'measures' ? params[1] : 'live';
+  const title = el('h1', id);
+  const head = el('div.ihead', el('a', { href: '#/map' }, '← Map'), title);
   const live = el('div.ihead');
+  const base = `#/i/${encodeURIComponent(id)}`;
   const tabs = el('div.tabs',
-    el('a', { href: `#/i/${encodeURIComponent(id)}`, className: tab === 'live' ? 'active' : '' }, 'Live'),
-    el('a#tab-plans', { href: `#/i/${encodeURIComponent(id)}/plans`, className: tab === 'plans' ? 'active' : '' }, 'Plans'));
+    el('a#tab-live', { href: base, className: tab === 'live' ? 'active' : '' }, 'Live'),
+    el('a#tab-measures', { href: `${base}/measures`, className: tab === 'measures' ? 'active' : '' }, 'Measures'),
+    el('a#tab-plans', { href: `${base}/plans`, className: tab === 'plans' ? 'active' : '' }, 'Plans'));
   const body = el('div');
   const page = el('div.page', el('div.toolbar', head, el('span.spacer'), live), tabs, body);
   root.append(page);
@@ -45,15 +52,23 @@ export function mount(root, ctx, params) {
     if (!alive) return;
     cfgResp = r;
     const cfg = r.config || r;
-    head.querySelector('h1').textContent = cfg.name && cfg.name !== cfg.id ? `${cfg.name} · ${cfg.id}` : cfg.id || id;
+    const name = r.name || cfg.name;
+    title.replaceChildren(name && name !== id ? name : id, name && name !== id ? el('small.muted.ixid', id) : '');
+    document.title = `${name && name !== id ? name : id} · Greenwave`;
     paintHead(ctx.feed.byId.get(id) || r.state);
     if (tab === 'plans') cleanups.push(renderPlans(body, ctx, id, r));
+    else if (tab === 'measures') cleanups.push(renderMeasures(body, ctx, id, r));
     else cleanups.push(renderLive(body, ctx, id, r));
   }).catch((e) => {
     body.replaceChildren(el('p.error', e.status === 404 ? `No intersection ${id}.` : `Cannot load ${id}: ${e.message}`));
   });
   cleanups.push(ctx.feed.on('state', () => paintHead(ctx.feed.byId.get(id))));
-  return () => { alive = false; for (const c of cleanups) if (c) c(); void cfgResp; };
+  return () => {
+    alive = false;
+    document.title = 'Greenwave control centre';
+    for (const c of cleanups) if (c) c();
+    void cfgResp;
+  };
 }
 
 function fmtParam(p) {
@@ -70,12 +85,14 @@ function renderLive(body, ctx, id, r) {
   const qDiv = el('div.chart#chart-queue');
   const vDiv = el('div.chart#chart-volume');
   const vInfo = el('span.muted');
+  const healthCard = el('div.card#detector-card');
   body.append(el('div.page', { style: 'padding:0' },
     el('div.card', el('div.toolbar', el('h3', 'Phase timeline, last 5 minutes'), el('span.spacer'),
       el('span.muted', 'rows: signal groups · green / yellow / red')), canvas),
     el('div.row',
       el('div.card.grow', el('h3', 'Detectors: occupancy and queue per group'), bars),
       modeCard, planCard),
+    healthCard,
     el('div.row',
       el('div.card.grow', { style: 'flex-basis:420px' }, el('h3', 'Queue here and network delay, last hour'), qDiv),
       el('div.card.grow', { style: 'flex-basis:420px' }, el('div.toolbar', el('h3', 'Detector volumes, 5-minute'), el('span.spacer'), vInfo), vDiv))));
@@ -287,5 +304,6 @@ function renderLive(body, ctx, id, r) {
   const off = ctx.feed.on('state', onState);
   const ro = new ResizeObserver(drawTimeline);
   ro.observe(canvas);
-  return () => { off(); ro.disconnect(); clearInterval(volTimer); qc.destroy(); if (vc) vc.destroy(); };
+  const offHealth = renderDetectorHealth(healthCard, ctx, id, cfg);
+  return () => { off(); offHealth(); ro.disconnect(); clearInterval(volTimer); qc.destroy(); if (vc) vc.destroy(); };
 }

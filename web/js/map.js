@@ -6,9 +6,12 @@
 ** (L.CRS.Simple, y grows north), so no tiles are needed.
 **
 ** Markers use the SVG renderer (about a hundred of them) so each is a DOM
-** node with data-id and data-status; lanes use the canvas renderer.
+** node with data-id and data-status; lanes use the canvas renderer.  An
+** intersection with a detector out of control gets a small red badge beside
+** its marker (counts from detectors.js, asked for every 30 s).
 */
 import { el, num, loadColour } from './util.js';
+import { health, failedTag, isDetectorAlarm } from './detectors.js';
 
 const FILL = { allred: '#e5484d', yellow: '#f2c12e', green: '#3ec46d', dark: '#555d66' };
 const RING = { failsafe: '#d24dd6', flash: '#f2c12e', hold: '#6c8cff', fallback: '#e5484d', transition: '#f08c3a' };
@@ -46,6 +49,23 @@ export function approachName(a) {
   return [...new Set(approachLanes(a).map((l) => l.replace(/_\d+$/, '')))].join(' + ');
 }
 
+const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/* The marker's tooltip: the junction's name, its id small. */
+function tipHtml(i, failed = 0) {
+  const name = i.name && i.name !== i.id ? `<b>${escapeHtml(i.name)}</b> <small class="muted">${escapeHtml(i.id)}</small>`
+    : `<b>${escapeHtml(i.id)}</b>`;
+  return failed > 0 ? `${name}<br><span class="tipbad">${failed} detector${failed > 1 ? 's' : ''} out of control</span>` : name;
+}
+
+/* Failed detectors of an intersection: the live state's count when it has
+** one, else the last one polled. */
+export function failedCount(ctx, id) {
+  const ix = ctx.feed.byId.get(id);
+  if (ix && typeof ix.detectors_failed === 'number') return ix.detectors_failed;
+  return health.failed(id);
+}
+
 export function flagTag(flag) {
   const label = { failsafe: 'fail-safe', transition: 'changing' }[flag] || flag;
   return flag ? el('span.tag.' + flag, label) : null;
@@ -77,6 +97,7 @@ export function mount(root, ctx) {
   const canvas = L.canvas({ padding: 0.3 });
   const svg = L.svg({ padding: 0.3 });
   const markers = new Map();   /* id -> circleMarker */
+  const badges = new Map();    /* id -> failed-detector badge marker */
   const approaches = [];       /* {line, ix, group} */
   const names = new Map();
   let alive = true;
@@ -110,7 +131,7 @@ export function mount(root, ctx) {
       const m = L.circleMarker(ll(i.x, i.y), { renderer: svg, radius: 7, weight: 3, color: '#0d1217',
         fillColor: FILL.dark, fillOpacity: 1, className: 'gw-ix' });
       m.addTo(map);
-      m.bindTooltip(i.name && i.name !== i.id ? `${i.name} (${i.id})` : i.id, { direction: 'top', offset: [0, -6] });
+      m.bindTooltip(tipHtml(i), { direction: 'top', offset: [0, -6] });
       m.on('click', () => { location.hash = `#/i/${encodeURIComponent(i.id)}`; });
       const p = m.getElement();
       if (p) { p.dataset.id = i.id; p.dataset.status = 'unknown'; }
@@ -118,6 +139,8 @@ export function mount(root, ctx) {
     }
     buildList(sig);
     paint(ctx.feed.state);
+    sigIds = sig.map((i) => i.id);
+    pollHealth();
     /* Which lanes feed which signal group: configs, a few at a time. */
     const queue = sig.slice();
     const worker = async () => {
@@ -172,12 +195,17 @@ export function mount(root, ctx) {
       if (q && !i.id.toLowerCase().includes(q) && !name.toLowerCase().includes(q)) continue;
       n++;
       const tr = el('tr.clickable', { dataset: { id: i.id }, onclick: () => { location.hash = `#/i/${encodeURIComponent(i.id)}`; } });
-      tr.append(el('td.name', { title: name }, el('b', i.id), name !== i.id ? el('span.muted', ' ' + name) : null),
+      tr.append(el('td.name', { title: name !== i.id ? `${name} (${i.id})` : name },
+        el('div.nm', el('b', name), el('span.det')), name !== i.id ? el('small.muted.ixid', i.id) : null),
         el('td.mode'), el('td.num.stage'), el('td.lamps'), el('td.num.queue'));
       fillRow(tr, st.byId.get(i.id));
       tbody.append(tr);
     }
     count.textContent = `${n} signalised`;
+    for (const tr of tbody.children) {
+      const f = failedCount(ctx, tr.dataset.id);
+      if (f > 0) tr.querySelector('.det').replaceChildren(failedTag(f));
+    }
   }
 
   function fillRow(tr, ix) {
@@ -189,6 +217,38 @@ export function mount(root, ctx) {
     c[3].replaceChildren(...lampSpans(ix.state));
     c[4].textContent = num((ix.groups || []).reduce((a, g) => a + (Number(g.queue) || 0), 0));
   }
+
+  /* ---- failed detectors ---------------------------------------------------- */
+  let sigIds = [];
+  const sigById = new Map();
+  const paintHealth = (id) => {
+    const n = failedCount(ctx, id);
+    const m = markers.get(id);
+    const b = badges.get(id);
+    const tr = tbody.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
+    if (tr) { const d = tr.querySelector('.det'); if (d) d.replaceChildren(failedTag(n) || ''); }
+    if (!m) return;
+    if (n > 0 && !b) {
+      const icon = L.divIcon({ className: 'gw-detfail', html: `<span data-id="${escapeHtml(id)}">D</span>`,
+        iconSize: [13, 13], iconAnchor: [-3, 16] });
+      const bm = L.marker(m.getLatLng(), { icon, interactive: false, keyboard: false, zIndexOffset: 1000 }).addTo(map);
+      badges.set(id, bm);
+    } else if (n === 0 && b) {
+      b.remove();
+      badges.delete(id);
+    }
+    const bm = badges.get(id);
+    if (bm && bm.getElement()) bm.getElement().title = `${n} detector${n > 1 ? 's' : ''} out of control`;
+    const net = sigById.get(id);
+    if (net) m.setTooltipContent(tipHtml(net, n));
+  };
+  const pollHealth = () => health.loadAll(sigIds, () => alive);
+  const healthTimer = setInterval(pollHealth, 30000);
+  const offHealth = health.on(paintHealth);
+  const offAlarm = ctx.feed.on('alarm', (a) => {
+    if (isDetectorAlarm(a) && a.intersection_id) health.load(a.intersection_id).catch(() => {});
+  });
+  ctx.network().then((net) => { for (const i of net.intersections || []) sigById.set(i.id, i); }).catch(() => {});
 
   function paint(state) {
     if (!state) return;
@@ -215,11 +275,15 @@ export function mount(root, ctx) {
       a.line.setStyle({ color: loadColour(load) });
     }
     for (const tr of tbody.children) fillRow(tr, byId.get(tr.dataset.id));
+    /* A count the state carries itself wins over the polled one. */
+    for (const ix of state.intersections || []) {
+      if (typeof ix.detectors_failed === 'number' && (ix.detectors_failed > 0) !== badges.has(ix.id)) paintHealth(ix.id);
+    }
   }
 
   filter.addEventListener('input', () => ctx.network().then((net) => buildList((net.intersections || []).filter((i) => i.signalised))));
   const off = ctx.feed.on('state', paint);
   const ro = new ResizeObserver(() => map.invalidateSize());
   ro.observe(mapDiv);
-  return () => { alive = false; off(); ro.disconnect(); map.remove(); };
+  return () => { alive = false; off(); offHealth(); offAlarm(); clearInterval(healthTimer); ro.disconnect(); map.remove(); };
 }
