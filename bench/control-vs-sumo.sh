@@ -32,7 +32,7 @@ command -v sumo >/dev/null || { echo "sumo not found (apt-get install sumo)" >&2
 export SUMO_HOME=${SUMO_HOME:-/usr/share/sumo}
 JOBS=${JOBS:-2}
 OVERHEAD_END=${OVERHEAD_END:-300}
-OVERHEAD_CONTROLLERS=${OVERHEAD_CONTROLLERS:-program fixed actuated maxpressure}
+OVERHEAD_CONTROLLERS=${OVERHEAD_CONTROLLERS:-program fixed actuated adaptive maxpressure}
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(grid4x4 grid4x4_heavy arterial10)
 out=$(mktemp -d)

@@ -16,9 +16,11 @@
 ** ends, with the terminating groups' numbers).  The maximum is counted from
 ** the start of green, not from the first conflicting call.
 **
-** Demand.  A group with detectors calls when they are occupied or when its
-** approach queue is not empty; a group without detectors calls when its
-** approach holds vehicles (queue or count), or always with recall=1.  Calls
+** Demand.  A group with detectors calls when they are occupied; a group
+** without detectors calls when its approach holds vehicles (queue or
+** count), or always with recall=1.  The control loop reads lane counts only
+** for groups without a working detector (ignores_lanes = 2), so a fully
+** detected junction costs its loops alone, as a cabinet would.  Calls
 ** are latched as in real cabinets: a vehicle that crossed an advance
 ** detector during the red keeps its call until the group shows a protected
 ** green, even if no detector sees it any more.  A stage has demand when one
@@ -216,5 +218,5 @@ static void act_fini(void *state) { gw__free(state); }
 const gw_controller_type gw__ctl_actuated = {
     "actuated", "actuated: min/max green, passage time, gap-out/max-out, phase skipping",
     act_init,   act_step,
-    act_fini,   0,
+    act_fini,   2, /* lanes only for groups without a working detector */
     1};

@@ -71,6 +71,10 @@
 ** stage ends the cycle early.  A green always runs its minimum, even when
 ** the stage before it overran its plan.
 **
+** Reading.  Lane counts (count, queue) are read only for groups without a
+** working detector (ignores_lanes = 2): a group with loops is measured,
+** gapped out and called by its loops alone.
+**
 ** Failed detectors.  A group that has had a working detector and has none
 ** now (the control loop leaves out detectors marked failed) falls back to
 ** the program: its flow ratio is the program's green share of its stage
@@ -545,5 +549,5 @@ static void ad_fini(void *state) { gw__free(state); }
 const gw_controller_type gw__ctl_adaptive = {
     "adaptive", "adaptive: Webster cycle and splits from measured flows, degree of saturation",
     ad_init,    ad_step,
-    ad_fini,    0,
+    ad_fini,    2, /* lanes only for groups without a working detector */
     1};

@@ -11,6 +11,12 @@
 ** controller that fails (returns an error) also falls back to the fixed plan,
 ** with an alarm event.
 **
+** Reading: detectors first, then lane counts on the groups' approach and
+** exit lanes for controllers that read them; one that reads lanes only
+** where loops are missing (ignores_lanes == 2) gets them only for groups
+** without a working detector, which keeps SUMO's per-object TraCI cost to
+** the loops on a fully detected junction.
+**
 ** Detectors: the field's loops on a group's approach lanes belong to the
 ** group; a group with none gets a loop 5 m before the stop line of each
 ** approach lane when the field can add loops.  A detector marked failed
@@ -197,26 +203,19 @@ void gw_control_destroy(gw_control *c) {
   gw__free(c);
 }
 
+/* What the loop reads for a signal.  Detectors first: a controller that
+** reads lanes only where detectors are missing (ignores_lanes == 2, see
+** controller_int.h) then gets lane counts only for the groups without a
+** working detector, so that in a field where every object read costs (SUMO
+** over TraCI) a fully detected junction costs its loops alone. */
 static void read_field(gw_control *c, uint32_t i, double t) {
   node *nd = &c->nodes[i];
-  int lanes = !gw__controller_ignores_lanes(nd->ctl);
-  int exits = lanes && !gw__controller_ignores_exits(nd->ctl);
+  int mode = gw__controller_ignores_lanes(nd->ctl);
+  int exits = mode == 0 && !gw__controller_ignores_exits(nd->ctl);
   const gw_field_ops *ops = c->field->ops;
   void *impl = c->field->impl;
   for (uint32_t g = 0; g < nd->model.ngroups; g++) {
     const gw_signal_group *sg = &nd->model.groups[g];
-    double v, h;
-    nd->queue[g] = nd->count[g] = nd->out_queue[g] = nd->out_count[g] = 0;
-    for (uint32_t k = 0; lanes && k < sg->nin; k++) {
-      lane_counts(c, sg->in_lanes[k], &v, &h);
-      nd->count[g] += v;
-      nd->queue[g] += h;
-    }
-    for (uint32_t k = 0; exits && k < sg->nout; k++) {
-      lane_counts(c, sg->out_lanes[k], &v, &h);
-      nd->out_count[g] += v;
-      nd->out_queue[g] += h;
-    }
     nd->arrivals[g] = nd->occupancy[g] = 0;
     nd->gap[g] = 1e9;
     nd->has_det[g] = 0;
@@ -239,6 +238,19 @@ static void read_field(gw_control *c, uint32_t i, double t) {
         emit(c, i, t, on ? GW_EV_DETECTOR_ON : GW_EV_DETECTOR_OFF, (int)nd->det[g][k] + 1);
         nd->det_on[g][k] = on;
       }
+    }
+    int lanes = mode == 0 || (mode == 2 && !nd->has_det[g]);
+    double v, h;
+    nd->queue[g] = nd->count[g] = nd->out_queue[g] = nd->out_count[g] = 0;
+    for (uint32_t k = 0; lanes && k < sg->nin; k++) {
+      lane_counts(c, sg->in_lanes[k], &v, &h);
+      nd->count[g] += v;
+      nd->queue[g] += h;
+    }
+    for (uint32_t k = 0; exits && k < sg->nout; k++) {
+      lane_counts(c, sg->out_lanes[k], &v, &h);
+      nd->out_count[g] += v;
+      nd->out_queue[g] += h;
     }
   }
 }

@@ -39,7 +39,8 @@ typedef struct gw_controller_type {
               gw_error *err);
   int (*step)(void *state, const gw_ctl_view *v, uint32_t *stage);
   void (*fini)(void *state);
-  int ignores_lanes; /* 1: never reads queue/count arrays (not filled then) */
+  int ignores_lanes; /* 1: never reads queue/count arrays (not filled then);
+                     ** 2: reads them only for groups without a working detector */
   int ignores_exits; /* 1: never reads out_queue/out_count (not filled then) */
 } gw_controller_type;
 

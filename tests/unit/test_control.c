@@ -123,8 +123,8 @@ static void fixed_runs_the_program(void **state) {
   static const struct {
     double t;
     uint32_t s;
-  } want[] = {{0, 0},  {32, 0},  {33, 1},  {41, 1},  {42, 2},  {77, 2},
-              {78, 3}, {86, 3},  {87, 0},  {90, 0},  {123, 1}, {180, 0}};
+  } want[] = {{0, 0},  {32, 0}, {33, 1}, {41, 1}, {42, 2},  {77, 2},
+              {78, 3}, {86, 3}, {87, 0}, {90, 0}, {123, 1}, {180, 0}};
   for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
     uint32_t s = fixed_at(c, &m, want[i].t, NULL);
     if (s != want[i].s) fail_msg("t=%g: stage %u, expected %u", want[i].t, s, want[i].s);
@@ -184,8 +184,8 @@ static void fixed_follows_its_schedule(void **state) {
   assert_int_equal(pattern, 1);
   assert_int_equal(cycles, 1);
   assert_true(first_pattern_t >= 600 && first_pattern_t < 690); /* the next cycle start */
-  assert_true(offsets >= 2 && offsets <= 4);                     /* 30 s in steps <= 12 s */
-  double off = fmod(last_offset - 30 + 600, 60); /* 30 s and -30 s are one offset */
+  assert_true(offsets >= 2 && offsets <= 4);                    /* 30 s in steps <= 12 s */
+  double off = fmod(last_offset - 30 + 600, 60);                /* 30 s and -30 s are one offset */
   assert_true(off < 1.0 || off > 59.0);
   free(log);
   gw_controller_destroy(c);
@@ -208,8 +208,7 @@ typedef struct result {
 
 static void on_trip(void *ud, const gw_trip_record *r) { gw_trip_summary_add(ud, r); }
 
-static void run(gw_scenario *sc, const char *const *specs, int each, result *out,
-                int tamper_at) {
+static void run(gw_scenario *sc, const char *const *specs, int each, result *out, int tamper_at) {
   gw_sim *sim;
   assert_int_equal(gw_sim_create(sc->net, sc->demand, NULL, &sim), GW_OK);
   memset(out, 0, sizeof *out);
@@ -291,6 +290,90 @@ static void control_loop_catches_a_tampered_field(void **state) {
   gw_scenario_destroy(sc);
 }
 
+/* What the loop reads.  A field wrapped so that every lane read is counted
+** (no bulk arrays, so each lane goes through lane_counts): actuated and
+** adaptive read lanes only for groups without a working detector, so on a
+** junction where every group has loops they read none, and a group whose
+** loops have all failed is read again, alone; maxpressure, which needs the
+** queues, reads its approach and exit lanes. */
+static gw_field inner_field;
+static uint64_t lane_reads;
+static uint8_t lane_read[4096];
+
+static double w_time(void *impl) { return inner_field.ops->time(impl); }
+static int w_lane_counts(void *impl, uint32_t lane, double *v, double *h) {
+  lane_reads++;
+  if (lane < sizeof lane_read) lane_read[lane] = 1;
+  return inner_field.ops->lane_counts(impl, lane, v, h);
+}
+static uint32_t w_detector_count(void *impl) { return inner_field.ops->detector_count(impl); }
+static uint32_t w_detector_lane(void *impl, uint32_t d) {
+  return inner_field.ops->detector_lane(impl, d);
+}
+static int w_detector(void *impl, uint32_t d, gw_detector_reading *out) {
+  return inner_field.ops->detector(impl, d, out);
+}
+static int w_add_detector(void *impl, uint32_t lane, double pos, uint32_t *d) {
+  return inner_field.ops->add_detector(impl, lane, pos, d);
+}
+static int w_take_control(void *impl, uint32_t tls) {
+  return inner_field.ops->take_control(impl, tls);
+}
+static int w_set_state(void *impl, uint32_t tls, const char *st) {
+  return inner_field.ops->set_state(impl, tls, st);
+}
+static const char *w_get_state(void *impl, uint32_t tls) {
+  return inner_field.ops->get_state(impl, tls);
+}
+static const gw_field_ops counting_ops = {
+    "counting",      w_time,      w_lane_counts,  w_detector_count,
+    w_detector_lane, w_detector,  w_add_detector, w_take_control,
+    w_set_state,     w_get_state, NULL,           NULL};
+
+static uint64_t lanes_read(gw_scenario *sc, const char *spec, int fail_group0) {
+  gw_sim *sim;
+  assert_int_equal(gw_sim_create(sc->net, sc->demand, NULL, &sim), GW_OK);
+  gw_field_from_sim(sim, &inner_field);
+  assert_non_null(inner_field.ops->add_detector);
+  gw_field field = {&counting_ops, inner_field.impl};
+  gw_control *ctl;
+  gw_error err;
+  if (gw_control_create(sc->net, &field, spec, NULL, NULL, &ctl, &err)) fail_msg("%s", err.msg);
+  if (fail_group0) { /* every loop of signal 0's group 0 fails */
+    uint32_t det[64], group[64], n;
+    assert_int_equal(gw_control_detectors(ctl, 0, 64, det, group, &n), GW_OK);
+    for (uint32_t k = 0; k < n; k++)
+      if (group[k] == 0) assert_int_equal(gw_control_detector_set_failed(ctl, det[k], 1), GW_OK);
+  }
+  lane_reads = 0;
+  memset(lane_read, 0, sizeof lane_read);
+  for (int k = 0; k < 60; k++) {
+    assert_int_equal(gw_control_step(ctl), GW_OK);
+    assert_int_equal(gw_sim_step(sim), GW_OK);
+  }
+  gw_control_destroy(ctl);
+  gw_sim_destroy(sim);
+  return lane_reads;
+}
+
+static void control_loop_reads_lanes_only_where_needed(void **state) {
+  (void)state;
+  gw_scenario *sc = load("grid4x4");
+  assert_int_equal(lanes_read(sc, "actuated", 0), 0);
+  assert_int_equal(lanes_read(sc, "adaptive", 0), 0);
+  /* Signal 0's group 0 without loops: its approach lanes, and only those. */
+  assert_true(lanes_read(sc, "actuated", 1) > 0);
+  gw_signal_model m;
+  gw_error err;
+  assert_int_equal(gw_signal_model_init(&m, sc->net, 0, &err), GW_OK);
+  uint32_t nread = 0;
+  for (uint32_t l = 0; l < sizeof lane_read; l++) nread += lane_read[l];
+  assert_int_equal(nread, m.groups[0].nin);
+  for (uint32_t k = 0; k < m.groups[0].nin; k++) assert_true(lane_read[m.groups[0].in_lanes[k]]);
+  assert_true(lanes_read(sc, "maxpressure", 0) > 0);
+  gw_scenario_destroy(sc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(model_of_a_grid_junction),
@@ -298,6 +381,7 @@ int main(void) {
       cmocka_unit_test(fixed_follows_its_schedule),
       cmocka_unit_test(coordination_makes_a_green_wave),
       cmocka_unit_test(control_loop_catches_a_tampered_field),
+      cmocka_unit_test(control_loop_reads_lanes_only_where_needed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
