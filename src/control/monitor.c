@@ -54,6 +54,9 @@ struct gw_monitor {
   uint64_t refused;
   double last_t;
   char state[257];
+  /* What `state` was built from: it is rebuilt only when these change. */
+  uint8_t built_lamp[GW_MAX_GROUPS], built_minor[GW_MAX_GROUPS];
+  int built_flash, built;
   gw_event_fn fn;
   void *ud;
 };
@@ -96,6 +99,14 @@ static double red_clearance(const gw_signal_model *m, uint32_t g) {
 
 static void build_state(gw_monitor *mon) {
   const gw_signal_model *m = &mon->m;
+  size_t ng = m->ngroups;
+  if (mon->built && mon->built_flash == mon->flashing && !memcmp(mon->built_lamp, mon->lamp, ng) &&
+      !memcmp(mon->built_minor, mon->minor, ng))
+    return; /* the lamps have not changed since the string was made */
+  memcpy(mon->built_lamp, mon->lamp, ng);
+  memcpy(mon->built_minor, mon->minor, ng);
+  mon->built_flash = mon->flashing;
+  mon->built = 1;
   if (mon->flashing) {
     memset(mon->state, 'o', m->nlinks);
     mon->state[m->nlinks] = 0;
