@@ -29,6 +29,9 @@
 
 #define HALT_SPEED 0.1
 #define YIELD_HEADWAY_S 1.0
+/* In sim->ij_lanes: the lane is the first part of a foe's path, whose
+** vehicles wait at their own internal junction. */
+#define IJ_FIRST 0x80000000u
 
 void gw_sim_config_defaults(gw_sim_config *c) {
   c->step_s = 1.0;
@@ -50,6 +53,100 @@ static double rng_normal(uint64_t seed, uint32_t vi) {
   double u2 = gw__rng_uniform(seed, ((uint64_t)vi << 4) | 7, 1);
   if (u1 < 1e-300) u1 = 1e-300;
   return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+/* A growable list of uint32, for building the internal-junction tables. */
+typedef struct u32list {
+  uint32_t *a;
+  uint32_t n, cap;
+} u32list;
+
+static int u32_push(u32list *l, uint32_t x) {
+  if (l->n == l->cap) {
+    uint32_t cap = l->cap ? l->cap * 2 : 256;
+    uint32_t *p = gw__realloc(l->a, cap * sizeof *p);
+    if (!p) return GW_ENOMEM;
+    l->a = p;
+    l->cap = cap;
+  }
+  l->a[l->n++] = x;
+  return GW_OK;
+}
+
+static int link_in(const gw_net *net, uint32_t off, uint32_t n, uint32_t link) {
+  for (uint32_t i = 0; i < n; i++)
+    if (net->refs.a[off + i] == link) return 1;
+  return 0;
+}
+
+/* The foe lanes of one internal junction, as SUMO reads them: a listed
+** lane that is the last (or only) part of a foe's path counts; a listed
+** first part of a foe that waits at an internal junction of its own counts
+** only when this link yields to that foe at the junction (response), and
+** then only its vehicles that entered before ours (IJ_FIRST); the second
+** part after it always counts. */
+static int ij_lanes_of(const gw_sim *sim, uint32_t link, u32list *out) {
+  const gw_net *net = sim->net;
+  const gw_link *lk = &net->links.a[link];
+  uint32_t j;
+  const char *s = NULL;
+  if (gw__strmap_get(&net->junction_ids, net->lanes.a[lk->via[1]].id, &j))
+    s = net->junctions.a[j].int_lanes;
+  if (!s) { /* no internal junction record: every internal lane of the foes */
+    for (uint32_t i = 0; i < lk->ij_n; i++) {
+      const gw_link *f = &net->links.a[net->refs.a[lk->ij_off + i]];
+      for (int p = 0; p < 2; p++)
+        if (f->via[p] != GW_NONE && u32_push(out, f->via[p])) return GW_ENOMEM;
+    }
+    return GW_OK;
+  }
+  char id[512];
+  while (*s) {
+    while (*s == ' ') s++;
+    size_t n = 0;
+    while (s[n] && s[n] != ' ') n++;
+    if (n == 0) break;
+    uint32_t fl;
+    if (n < sizeof id) {
+      memcpy(id, s, n);
+      id[n] = 0;
+      if (gw__strmap_get(&net->lane_ids, id, &fl) && net->lanes.a[fl].link != GW_NONE &&
+          net->lanes.a[fl].link != link) {
+        uint32_t fk = net->lanes.a[fl].link;
+        const gw_link *f = &net->links.a[fk];
+        if (fl == f->via[0] && f->via[1] != GW_NONE) {
+          if (u32_push(out, f->via[1])) return GW_ENOMEM;
+          if (link_in(net, lk->yield_off, lk->yield_n, fk) && u32_push(out, fl | IJ_FIRST))
+            return GW_ENOMEM;
+        } else if (u32_push(out, fl)) {
+          return GW_ENOMEM;
+        }
+      }
+    }
+    s += n;
+  }
+  return GW_OK;
+}
+
+/* Builds sim->ij_lane_off and sim->ij_lanes. */
+static int build_ij(gw_sim *sim) {
+  const gw_net *net = sim->net;
+  u32list lanes = {0};
+  sim->ij_lane_off = gw__calloc(net->links.n + 1, sizeof *sim->ij_lane_off);
+  if (!sim->ij_lane_off) return GW_ENOMEM;
+  for (uint32_t l = 0; l < net->links.n; l++) {
+    const gw_link *lk = &net->links.a[l];
+    sim->ij_lane_off[l] = lanes.n;
+    if (lk->via[1] != GW_NONE && lk->ij_n > 0 && ij_lanes_of(sim, l, &lanes)) goto fail;
+  }
+  sim->ij_lane_off[net->links.n] = lanes.n;
+  /* Never NULL, so that an empty table reads like any other. */
+  if (u32_push(&lanes, GW_NONE)) goto fail;
+  sim->ij_lanes = lanes.a;
+  return GW_OK;
+fail:
+  gw__free(lanes.a);
+  return GW_ENOMEM;
 }
 
 int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_config *cfg,
@@ -105,6 +202,10 @@ int gw_sim_create(const gw_net *net, const gw_demand *demand, const gw_sim_confi
     sim->in_links[sim->in_off[net->links.a[l].to_lane]++] = l;
   for (uint32_t l = (uint32_t)net->lanes.n; l > 0; l--) sim->in_off[l] = sim->in_off[l - 1];
   sim->in_off[0] = 0;
+  if (build_ij(sim)) {
+    gw_sim_destroy(sim);
+    return GW_ENOMEM;
+  }
   sim->stats.loaded = sim->nveh;
   for (uint32_t i = 0; i < sim->nveh; i++) {
     sim->veh[i].trip = gw_demand_trip(demand, i);
@@ -138,6 +239,8 @@ void gw_sim_destroy(gw_sim *sim) {
   gw__free(sim->cf_stamp);
   gw__free(sim->in_off);
   gw__free(sim->in_links);
+  gw__free(sim->ij_lane_off);
+  gw__free(sim->ij_lanes);
   gw__free(sim->appr);
   if (sim->tls)
     for (uint32_t t = 0; t < sim->net->tls.n; t++) gw__free(sim->tls[t].ext);
@@ -224,7 +327,124 @@ static int foe_blocks(const gw_sim *sim, const uint32_t *foes, uint32_t n, doubl
   return 0;
 }
 
+/* 1 if vehicle a entered its junction before vehicle b, which enters at
+** step `b_step` (ties go to the lower index, so the order is total). */
+static int entered_before(const gw_sim *sim, uint32_t a, uint32_t b, uint64_t b_step) {
+  uint64_t sa = sim->veh[a].enter_step;
+  return sa < b_step || (sa == b_step && a < b);
+}
+
+/* 1 if vehicle vi, at the internal junction of `link`, must wait: a vehicle
+** is on a foe lane that crosses its way (one waiting at its own internal
+** junction only when it entered first and we yield to it), or a vehicle
+** approaching on a green foe link arrives within [arrive - headway, leave +
+** headway].  Vehicles approaching on red, among them those held back by
+** clearing_foe, do not register, so a vehicle that waits here after its
+** green has ended leaves as soon as the lanes across its way are clear. */
+static int ij_blocks(const gw_sim *sim, uint32_t vi, uint32_t link, double arrive, double leave) {
+  const gw_net *net = sim->net;
+  const gw_veh *v = &sim->veh[vi];
+  uint64_t my_step = net->lanes.a[v->lane].internal ? v->enter_step : sim->step;
+  for (uint32_t i = sim->ij_lane_off[link]; i < sim->ij_lane_off[link + 1]; i++) {
+    uint32_t e = sim->ij_lanes[i];
+    const lane_rt *L = &sim->lanes[e & ~IJ_FIRST];
+    if (L->n == 0) continue;
+    if (e & IJ_FIRST) {
+      for (uint32_t k = 0; k < L->n; k++)
+        if (entered_before(sim, L->v[k], vi, my_step)) return 1;
+      continue;
+    }
+    /* A vehicle standing with its back past the middle of its lane has
+    ** crossed our way and waits for room after the junction. */
+    double half = 0.5 * net->lanes.a[e].length_m;
+    for (uint32_t k = 0; k < L->n; k++) {
+      const gw_veh *o = &sim->veh[L->v[k]];
+      if (!o->halted || o->pos - o->length <= half) return 1;
+    }
+  }
+  const gw_link *lk = &net->links.a[link];
+  for (uint32_t i = 0; i < lk->ij_n; i++) {
+    for (uint32_t a = sim->link_head[net->refs.a[lk->ij_off + i]]; a != GW_NONE;
+         a = sim->appr[a].next) {
+      const approach *ap = &sim->appr[a];
+      if (ap->arrive_t <= leave + YIELD_HEADWAY_S && ap->leave_t >= arrive - YIELD_HEADWAY_S)
+        return 1;
+    }
+  }
+  return 0;
+}
+
 /* ---- plan --------------------------------------------------------------- */
+
+/* Foe vehicles already on the intersection: a vehicle about to enter at a
+** signal waits while a foe whose light has turned red is still crossing its
+** path (it entered on its green and has the right to leave). */
+static int clearing_foe(const gw_sim *sim, const gw_link *lk) {
+  const gw_net *net = sim->net;
+  const uint32_t *foes = net->refs.a + lk->foe_off;
+  for (uint32_t i = 0; i < lk->foe_n; i++) {
+    uint32_t f = foes[i];
+    const gw_link *fl = &net->links.a[f];
+    if (!sim->link_busy[f] || fl->via[1] == GW_NONE || !is_red(gw__link_state(sim, f))) continue;
+    if (sim->lanes[fl->via[0]].n) return 1;
+    const lane_rt *L = &sim->lanes[fl->via[1]];
+    for (uint32_t k = 0; k < L->n; k++)
+      if (!sim->veh[L->v[k]].halted) return 1;
+  }
+  return 0;
+}
+
+/* Merging: vehicle vi, `dmerge` m before the end of `link`'s internal path,
+** follows the vehicles on other links into the same lane that are nearer
+** their end of the junction than it is (ties go to the lower index), as
+** SUMO treats links with a common target lane as foes that enter it one
+** after the other.  A vehicle waiting at an internal junction of its own is
+** left out: it yields to us there.  Returns the safe speed (cap if none). */
+static double merge_speed(const gw_sim *sim, uint32_t vi, uint32_t link, double dmerge,
+                          double cap) {
+  const gw_net *net = sim->net;
+  const gw_veh *v = &sim->veh[vi];
+  const double dt = sim->cfg.step_s;
+  uint32_t to = net->links.a[link].to_lane;
+  double vs = cap;
+  for (uint32_t i = sim->in_off[to]; i < sim->in_off[to + 1]; i++) {
+    uint32_t fk = sim->in_links[i];
+    if (fk == link) continue;
+    const gw_link *f = &net->links.a[fk];
+    /* The first vehicle before a foe link it may pass (green or yellow). */
+    const lane_rt *A = &sim->lanes[f->from_lane];
+    if (A->n && sim->veh[A->v[0]].link == fk && A->v[0] != vi) {
+      char st = gw__link_state(sim, fk);
+      if (is_major(st) || is_yellow(st)) {
+        uint32_t oi = A->v[0];
+        const gw_veh *o = &sim->veh[oi];
+        double rem = net->lanes.a[f->from_lane].length_m - o->pos + f->length_m;
+        if (rem < dmerge - 1e-9 || (rem < dmerge + 1e-9 && oi < vi)) {
+          double s = gw__cf_follow_speed_capped(dmerge - rem - o->length - v->min_gap, o->speed,
+                                                v->decel, o->decel, dt, v->tau, vs);
+          if (s < vs) vs = s;
+        }
+      }
+    }
+    if (!sim->link_busy[fk]) continue;
+    uint32_t lane = f->via[1] != GW_NONE ? f->via[1] : f->via[0];
+    if (lane == GW_NONE) continue;
+    const lane_rt *L = &sim->lanes[lane];
+    double len = net->lanes.a[lane].length_m;
+    /* Front first: the nearest one ahead of us is the last that is. */
+    for (uint32_t k = L->n; k-- > 0;) {
+      uint32_t oi = L->v[k];
+      const gw_veh *o = &sim->veh[oi];
+      double rem = len - o->pos;
+      if (rem > dmerge + 1e-9 || (rem > dmerge - 1e-9 && oi > vi)) continue;
+      double s = gw__cf_follow_speed_capped(dmerge - rem - o->length - v->min_gap, o->speed,
+                                            v->decel, o->decel, dt, v->tau, vs);
+      if (s < vs) vs = s;
+      break;
+    }
+  }
+  return vs;
+}
 
 /* Keep the junction clear: a vehicle does not enter when the lane after the
 ** junction has no room for it behind the standing or slow vehicles there and
@@ -317,7 +537,8 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
       char st = gw__link_state(sim, link);
       double bg = gw__cf_brake_gap(v->speed, v->decel, dt, 0);
       if (is_red(st) || (is_yellow(st) && bg <= dist) ||
-          (bg <= dist && !exit_has_room(sim, v, lk))) {
+          (bg <= dist &&
+           (!exit_has_room(sim, v, lk) || (lk->tls != GW_NONE && clearing_foe(sim, lk))))) {
         double s = gw__cf_stop_speed(dist, v->decel, dt, dt);
         if (s < vsafe) vsafe = s;
         break;
@@ -358,6 +579,11 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
       via_i = 0;
     else if (via_i == 0 && cur == net->links.a[link].via[1])
       via_i = 1;
+    if (cl->internal && cur == net->links.a[link].to_lane &&
+        sim->in_off[cur + 1] - sim->in_off[cur] > 1) {
+      double s = merge_speed(sim, vi, link, dist, vsafe);
+      if (s < vsafe) vsafe = s;
+    }
     if (!leader_found && sim->lanes[cur].n > 0) {
       const lane_rt *N = &sim->lanes[cur];
       const gw_veh *ld = &sim->veh[N->v[N->n - 1]];
@@ -406,9 +632,10 @@ static void yield(gw_sim *sim) {
       const gw_link *lk = &net->links.a[v->minor_link];
       /* Too close to stop comfortably: it is committed. */
       if (gw__cf_brake_gap(v->speed, v->decel, dt, 0) > v->minor_dist + 1e-6) continue;
-      const uint32_t *foes = net->refs.a + (v->minor_ij ? lk->ij_off : lk->yield_off);
-      uint32_t nf = v->minor_ij ? lk->ij_n : lk->yield_n;
-      if (foe_blocks(sim, foes, nf, v->arrive_t, v->leave_t)) {
+      int blocked = v->minor_ij ? ij_blocks(sim, L->v[k], v->minor_link, v->arrive_t, v->leave_t)
+                                : foe_blocks(sim, net->refs.a + lk->yield_off, lk->yield_n,
+                                             v->arrive_t, v->leave_t);
+      if (blocked) {
         double s = gw__cf_stop_speed(v->minor_dist, v->decel, dt, dt);
         if (s < v->vnext) v->vnext = s;
       }
@@ -454,6 +681,7 @@ static int advance_lane(gw_sim *sim, uint32_t vi) {
     if (lk->via[0] != GW_NONE) {
       v->lane = lk->via[0];
       v->via_i = 0;
+      v->enter_step = sim->step;
       sim->link_busy[v->link]++;
       return 1;
     }

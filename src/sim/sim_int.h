@@ -37,6 +37,7 @@ typedef struct gw_veh {
   uint8_t state;       /* VS_* */
   uint8_t halted;      /* speed below 0.1 m/s after the last step */
   uint8_t changed;     /* changed lanes this step */
+  uint64_t enter_step; /* step at which it entered the junction it is crossing */
   /* Parameters, copied at insertion. */
   double length, min_gap, accel, decel, edecel, sigma, tau, max_speed, speed_factor;
   double arrival_pos;
@@ -124,6 +125,10 @@ struct gw_sim {
   uint32_t *touched;
   uint32_t touched_n;
   uint32_t *in_off, *in_links; /* per normal lane: links that lead into it */
+  /* Per link with an internal junction (n + 1 offsets): the internal lanes
+  ** whose vehicles it waits for there; IJ_FIRST (sim.c) marks the first part
+  ** of a foe that waits at an internal junction of its own. */
+  uint32_t *ij_lane_off, *ij_lanes;
   lane_block blocks[64];
   uint32_t nblocks;
   uint32_t *lane_n;    /* per lane: vehicles on it (mirror of lanes[l].n) */
