@@ -48,6 +48,8 @@ typedef struct node {
   uint32_t ndet[GW_MAX_GROUPS];
   uint32_t det[GW_MAX_GROUPS][MAX_DET_PER_GROUP];
   uint8_t det_on[GW_MAX_GROUPS][MAX_DET_PER_GROUP];
+  uint8_t det_log[GW_MAX_GROUPS][MAX_DET_PER_GROUP];    /* logs the loop's events: its first
+                                                        ** group (a loop may serve several) */
   uint8_t det_failed[GW_MAX_GROUPS][MAX_DET_PER_GROUP]; /* excluded from the reading */
   char sent[257];
   double queue[GW_MAX_GROUPS], count[GW_MAX_GROUPS];
@@ -126,8 +128,36 @@ static int attach_detectors(gw_control *c, node *nd, gw_error *err) {
       }
     }
     nd->has_det[g] = nd->ndet[g] > 0;
+    for (uint32_t k = 0; k < nd->ndet[g]; k++) {
+      int first = 1;
+      for (uint32_t h = 0; h < g && first; h++)
+        for (uint32_t j = 0; j < nd->ndet[h]; j++) first &= nd->det[h][j] != nd->det[g][k];
+      nd->det_log[g][k] = (uint8_t)first;
+    }
   }
   return GW_OK;
+}
+
+/* A loop's on/off events for one step, one pair per vehicle as a loop
+** with a fine clock sees them: the step's `count` vehicles arrive spread
+** over the step (the event log keeps 0.1 s), each after an off if the loop
+** was on, and the loop is off at the end of the step unless a vehicle
+** stands on it.  One event stream per loop, whatever the groups it serves. */
+static void log_loop(gw_control *c, uint32_t tls, double t, double dt, uint8_t *on,
+                     const gw_detector_reading *r, int channel) {
+  uint32_t n = r->count;
+  if (n > 8) n = 8; /* more in one step cannot be told apart */
+  for (uint32_t j = 0; j < n; j++) {
+    double tj = t - dt + dt * (j + 1) / (n + 1);
+    if (*on) emit(c, tls, tj, GW_EV_DETECTOR_OFF, channel);
+    emit(c, tls, tj, GW_EV_DETECTOR_ON, channel);
+    *on = 1;
+  }
+  uint8_t end = n ? (uint8_t)(r->occupied != 0) : (uint8_t)(r->occupancy > 0 || r->occupied);
+  if (end != *on) {
+    emit(c, tls, t, end ? GW_EV_DETECTOR_ON : GW_EV_DETECTOR_OFF, channel);
+    *on = end;
+  }
 }
 
 static int create(const gw_net *net, gw_field *field, const char *const *specs, int each,
@@ -233,11 +263,9 @@ static void read_field(gw_control *c, uint32_t i, double t) {
       double gap = r->last_occupied_t < 0 ? 1e9 : t - r->last_occupied_t;
       if (gap < 0) gap = 0;
       if (gap < nd->gap[g]) nd->gap[g] = gap;
-      uint8_t on = r->occupancy > 0;
-      if (on != nd->det_on[g][k]) {
-        emit(c, i, t, on ? GW_EV_DETECTOR_ON : GW_EV_DETECTOR_OFF, (int)nd->det[g][k] + 1);
-        nd->det_on[g][k] = on;
-      }
+      if (nd->det_log[g][k])
+        log_loop(c, i, t, c->stats.steps ? t - c->last_t : 1, &nd->det_on[g][k], r,
+                 (int)nd->det[g][k] + 1);
     }
     int lanes = mode == 0 || (mode == 2 && !nd->has_det[g]);
     double v, h;
