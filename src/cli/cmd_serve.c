@@ -31,7 +31,7 @@
 static const char serve_usage[] =
     "usage: greenwave serve [--listen HOST:PORT] [--db URL] [--city NAME | --scenario CFG]\n"
     "                       [--field sim|sumo|sumo:CFG] [--speed 1|N|max] [--start HH:MM]\n"
-    "                       [--end S] [--web DIR] [--quiet]\n"
+    "                       [--end S] [--warmup S] [--web DIR] [--quiet]\n"
     "\n"
     "Runs the control centre: the city in the built-in simulator, every signal under its\n"
     "controller and safety monitor, the REST + WebSocket API and the dashboard.\n"
@@ -47,6 +47,8 @@ static const char serve_usage[] =
     "  --speed X           field seconds per wall second: 1 (real time, default), N, or max\n"
     "  --start HH:MM       field time of day to start at (default: the clock's time of day)\n"
     "  --end S             stop when the field reaches S seconds after midnight\n"
+    "  --warmup S          simulate S seconds before the start time as fast as possible,\n"
+    "                      so the city is not empty when it starts (default 900; 0: none)\n"
     "  --web DIR           the dashboard's files (default: the source tree's web/)\n"
     "  --quiet             no live status line\n";
 
@@ -105,7 +107,7 @@ static void clock_text(double t, char *buf, size_t len) {
 int gw_cmd_serve(int argc, char **argv) {
   const char *listen = "127.0.0.1:8080", *db = "sqlite:var/greenwave.db", *city = "phnom-penh";
   const char *scenario = NULL, *web = GW_SOURCE_DIR "/web", *field = "sim";
-  double speed = 1, start = -1, end = -1;
+  double speed = 1, start = -1, end = -1, warmup = 900;
   int quiet = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -153,6 +155,8 @@ int gw_cmd_serve(int argc, char **argv) {
         gw_cli_error("serve: --start wants HH:MM, not '%s'", v);
         return 2;
       }
+    } else if (!strcmp(a, "--warmup")) {
+      if (gw_cli_parse_num("--warmup", v, 0, 86400, &warmup)) return 2;
     } else if (!strcmp(a, "--end")) {
       if (gw_cli_parse_num("--end", v, 0, 1e9, &end)) return 2;
     } else {
@@ -184,6 +188,7 @@ int gw_cmd_serve(int argc, char **argv) {
   co.speed = speed;
   co.start_s = start;
   co.end_s = end;
+  co.warmup_s = field[0] == 's' && field[1] == 'u' ? 0 : warmup; /* SUMO runs from its begin */
   co.on_state = on_state;
   co.on_alarm = on_alarm;
   co.ud = &ctx;

@@ -199,6 +199,7 @@ struct gw_centre {
   mode_rec modes[CMD_CAP]; /* modes set by schedules, waiting for the writer */
   uint32_t nmode;
   double next_sched_t; /* field time of the next schedule check */
+  double pace_from;    /* field time pacing starts (after the warm-up) */
   uint64_t alarms_open;
   gw_centre_stats st;
   double cpu_win_wall, cpu_win_cpu;
@@ -1236,7 +1237,11 @@ static void *loop_main(void *arg) {
       c->arr_hist[c->arr_hist_pos] = 0;
     }
     double s1 = wall_now();
-    int paced = c->o.speed > 0;
+    int paced = c->o.speed > 0 && tn >= c->pace_from;
+    if (paced && t < c->pace_from) { /* warm-up over: pace from here */
+      w0 = wall_now();
+      f0 = tn;
+    }
     /* Publish every step when paced at up to 10x, else 5 times a second. */
     if (!paced || c->o.speed > 10 ? s1 - last_pub >= 0.2 : 1) {
       publish(c, tn);
@@ -1402,9 +1407,14 @@ gw_blob *gw_centre_intersection_config(gw_centre *c, const char *id) {
 
 /* ---- life cycle ----------------------------------------------------------- */
 
-static double midnight_utc_today(void) {
+/* Epoch of the last local midnight: field time is the local time of day. */
+static double midnight_local_today(void) {
   time_t now = time(NULL);
-  return (double)(now - now % 86400);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  tm.tm_isdst = -1;
+  return (double)mktime(&tm);
 }
 
 static double time_of_day_now(void) {
@@ -1514,7 +1524,7 @@ int gw_centre_create(const gw_centre_opts *o, gw_centre **out, gw_error *err) {
     if (!x->name) x->name = x->id;
     if ((rc = gw_signal_model_init(&x->model, net, i, err))) goto fail;
   }
-  c->day_epoch = o->epoch_day > 0 ? o->epoch_day : midnight_utc_today();
+  c->day_epoch = o->epoch_day > 0 ? o->epoch_day : midnight_local_today();
   gw_store *s = NULL;
   if ((rc = gw_store_open(c->db_url, &s, err))) goto fail;
   rc = restore(c, s, err);
@@ -1523,7 +1533,11 @@ int gw_centre_create(const gw_centre_opts *o, gw_centre **out, gw_error *err) {
   double begin = o->start_s >= 0 ? o->start_s : time_of_day_now();
   if (begin >= 86400) begin = fmod(begin, 86400);
   begin = floor(begin);
-  if ((rc = start_day(c, begin, err))) goto fail;
+  /* Warm-up: the field starts earlier and runs unpaced to the start time,
+  ** so that the city is not empty when operators first look. */
+  double warm = o->warmup_s > 0 ? (o->warmup_s < begin ? o->warmup_s : begin) : 0;
+  c->pace_from = begin;
+  if ((rc = start_day(c, begin - floor(warm), err))) goto fail;
   c->network = network_json(c);
   publish(c, field_time(c));
   *out = c;

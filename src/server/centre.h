@@ -45,8 +45,10 @@ typedef struct gw_centre_opts {
                         ** wall clock's time of day */
   double end_s;         /* stop the loop at this field time; < 0: never (the demand
                         ** of a day repeats from midnight) */
-  double epoch_day;     /* epoch s of the field's midnight; 0: today (UTC) */
-  void (*on_alarm)(void *ud, const char *json); /* every alarm raised; may be NULL */
+  double warmup_s;      /* run the field this long before start_s, unpaced, so that the
+                        ** city is not empty at the start; default 0 */
+  double epoch_day;     /* epoch s of the field's midnight; 0: today's local midnight */
+  void (*on_alarm)(void *ud, const char *json);  /* every alarm raised; may be NULL */
   void (*on_state)(void *ud, gw_blob *snapshot); /* each published snapshot; may be NULL */
   void *ud;
 } gw_centre_opts;
@@ -101,8 +103,8 @@ int gw_centre_plan_validate(gw_centre *c, const char *id, const char *body_json,
 ** NULL), "hold" (param: the stage number to hold, 0-based), "flash".
 ** GW_ENOTFOUND for an unknown intersection, GW_EINVAL with `why` for a bad
 ** mode or parameter. */
-int gw_centre_set_mode(gw_centre *c, const char *id, const char *mode, const char *param,
-                       char *why, size_t why_len);
+int gw_centre_set_mode(gw_centre *c, const char *id, const char *mode, const char *param, char *why,
+                       size_t why_len);
 /* The same checks without queueing anything: the API validates, writes the
 ** store, then sets the mode. */
 int gw_centre_mode_validate(gw_centre *c, const char *id, const char *mode, const char *param,
