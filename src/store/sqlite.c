@@ -83,6 +83,14 @@ static int pragma(sqlite_db *d, const char *sql, const char *expect, gw_error *e
   int rc = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
   if (rc != SQLITE_OK) return db_error(d->db, rc, err);
   rc = sqlite3_step(st);
+  /* Switching a new file to WAL while other processes open it too can
+  ** answer "busy" without calling the busy handler: wait and try again,
+  ** up to the busy timeout. */
+  for (int tries = 0; (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && tries < 250; tries++) {
+    sqlite3_reset(st);
+    sqlite3_sleep(20);
+    rc = sqlite3_step(st);
+  }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     int code = db_error(d->db, rc, err);
     sqlite3_finalize(st);
