@@ -3,6 +3,8 @@
 
     gen-cityflow.py OUTDIR --rows R --cols C [--interval S] [--end T]
                     [--length M] [--turns] [--single] [--seed N]
+                    [--bench] [--min-length M] [--max-length M]
+                    [--min-rate V] [--max-rate V] [--lane-change]
 
 Writes OUTDIR/config.json, OUTDIR/roadnet.json and OUTDIR/flow.json laid out
 as the benchmark grids of the signal-control literature:
@@ -21,11 +23,20 @@ Flows: from every entry road a straight route across the grid every
 --interval seconds (default 10) up to --end (default 3600); with --turns,
 also a left-turning and a right-turning route from each entry at three times
 the interval.  --single writes one vehicle (for hand-checked metrics).
+--bench writes a benchmark-like scenario instead of the even flows: road
+lengths drawn per row/column gap in [--min-length, --max-length] (default
+300-800 m), and from every entry road Poisson arrivals (exponential
+headways, one vehicle per flow entry, startTime == endTime) at a rate drawn
+in [--min-rate, --max-rate] veh/h (default 300-700), each vehicle turning
+left, going straight or turning right at each intersection with
+probabilities 0.2 / 0.6 / 0.2 (drawn once per vehicle and intersection);
+--lane-change sets laneChange in config.json (the published settings).
 Deterministic: the same arguments give the same files.
 """
 import argparse
 import json
 import os
+import random
 
 VEH = {"length": 5.0, "width": 2.0, "maxPosAcc": 2.0, "maxNegAcc": 4.5,
        "usualPosAcc": 2.0, "usualNegAcc": 4.5, "minGap": 2.5, "maxSpeed": 11.111,
@@ -45,8 +56,26 @@ def main():
     ap.add_argument("--turns", action="store_true")
     ap.add_argument("--single", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--min-length", type=float, default=300.0)
+    ap.add_argument("--max-length", type=float, default=800.0)
+    ap.add_argument("--min-rate", type=float, default=300.0)
+    ap.add_argument("--max-rate", type=float, default=700.0)
+    ap.add_argument("--lane-change", action="store_true")
     a = ap.parse_args()
     R, C, L = a.rows, a.cols, a.length
+    rnd = random.Random(a.seed)
+    # Coordinates of grid lines: even spacing, or drawn gaps with --bench.
+    if a.bench:
+        xs = [0.0]
+        for _ in range(C + 1):
+            xs.append(xs[-1] + rnd.uniform(a.min_length, a.max_length))
+        ys = [0.0]
+        for _ in range(R + 1):
+            ys.append(ys[-1] + rnd.uniform(a.min_length, a.max_length))
+    else:
+        xs = [i * L for i in range(C + 2)]
+        ys = [i * L for i in range(R + 2)]
 
     def inside(x, y):
         return 1 <= x <= C and 1 <= y <= R
@@ -73,7 +102,7 @@ def main():
                     "id": rid,
                     "startIntersection": "intersection_%d_%d" % (x, y),
                     "endIntersection": "intersection_%d_%d" % (nx, ny),
-                    "points": [{"x": x * L, "y": y * L}, {"x": nx * L, "y": ny * L}],
+                    "points": [{"x": xs[x], "y": ys[y]}, {"x": xs[nx], "y": ys[ny]}],
                     "lanes": [{"width": 3.2, "maxSpeed": 11.111} for _ in range(3)],
                 })
 
@@ -85,7 +114,7 @@ def main():
             iid = "intersection_%d_%d" % (x, y)
             rs = [r["id"] for r in roads
                   if r["startIntersection"] == iid or r["endIntersection"] == iid]
-            it = {"id": iid, "point": {"x": x * L, "y": y * L},
+            it = {"id": iid, "point": {"x": xs[x], "y": ys[y]},
                   "width": 0 if not inside(x, y) else 15.0,
                   "roads": rs, "virtual": not inside(x, y)}
             if inside(x, y):
@@ -152,6 +181,29 @@ def main():
             flows.append({"vehicle": dict(VEH), "route": rt, "interval": iv,
                           "startTime": (len(flows) * 7) % int(max(1, iv)),
                           "endTime": a.end})
+    if a.bench:
+        flows = []
+        for (x, y, d) in entries:
+            rate = rnd.uniform(a.min_rate, a.max_rate) / 3600.0
+            t = rnd.expovariate(rate)
+            while t <= a.end:
+                cx, cy, cd = x, y, d
+                rt = []
+                while True:
+                    rt.append("road_%d_%d_%d" % (cx, cy, cd))
+                    nx, ny = cx + DX[cd], cy + DY[cd]
+                    if not inside(nx, ny):
+                        break
+                    u = rnd.random()
+                    turn = 1 if u < 0.2 else (3 if u > 0.8 else 0)
+                    cx, cy, cd = nx, ny, (cd + turn) % 4
+                    if len(rt) > 4 * (R + C):
+                        break
+                ts = int(t)
+                flows.append({"vehicle": dict(VEH), "route": rt, "interval": 1.0,
+                              "startTime": ts, "endTime": ts})
+                t += rnd.expovariate(rate)
+        flows.sort(key=lambda f: f["startTime"])
     if a.single:
         flows = [{"vehicle": dict(VEH), "route": flows[0]["route"], "interval": 1,
                   "startTime": 0, "endTime": 0}]
@@ -163,7 +215,7 @@ def main():
         json.dump(flows, f, indent=1)
     with open(os.path.join(a.outdir, "config.json"), "w") as f:
         json.dump({"interval": 1.0, "seed": a.seed, "dir": "", "roadnetFile": "roadnet.json",
-                   "flowFile": "flow.json", "rlTrafficLight": True, "laneChange": False,
+                   "flowFile": "flow.json", "rlTrafficLight": True, "laneChange": bool(a.lane_change),
                    "saveReplay": False, "roadnetLogFile": "replay_roadnet.json",
                    "replayLogFile": "replay.txt"}, f, indent=1)
 

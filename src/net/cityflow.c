@@ -420,9 +420,12 @@ static int load_roads(const jctx *c, gw_net *net, const cJSON *roads, const inte
   return rc;
 }
 
-/* The internal lane's shape: the lane link's points, or a cubic curve from
-** the end of `from` to the start of `to` along both lanes' directions. */
-static void link_curve(const gw_net *net, uint32_t from, uint32_t to, double *out, uint32_t n) {
+/* The internal lane's shape: the lane link's points, or CityFlow's curve:
+** a cubic Bezier from the end of `from` to the start of `to` whose inner
+** control points lie half the chord along both lanes' directions (5 m when
+** that is shorter and the intersection is at least 5 m wide), 11 points. */
+static void link_curve(const gw_net *net, uint32_t from, uint32_t to, double width, double *out,
+                       uint32_t n) {
   const gw_lane *a = &net->lanes.a[from], *b = &net->lanes.a[to];
   const double *pa = net->points.a + 2 * (size_t)a->shape_off;
   const double *pb = net->points.a + 2 * (size_t)b->shape_off;
@@ -434,8 +437,11 @@ static void link_curve(const gw_net *net, uint32_t from, uint32_t to, double *ou
   double l0 = hypot(dx0, dy0), l1 = hypot(dx1, dy1), d = hypot(x3 - x0, y3 - y0);
   if (l0 < 1e-12) l0 = 1;
   if (l1 < 1e-12) l1 = 1;
-  double x1 = x0 + dx0 / l0 * d / 3, y1 = y0 + dy0 / l0 * d / 3;
-  double x2 = x3 - dx1 / l1 * d / 3, y2 = y3 - dy1 / l1 * d / 3;
+  double g0 = d * 0.5, g1 = d * 0.5;
+  if (g0 * g0 < 25 && width >= 5) g0 = 5;
+  if (g1 * g1 < 25 && width >= 5) g1 = 5;
+  double x1 = x0 + dx0 / l0 * g0, y1 = y0 + dy0 / l0 * g0;
+  double x2 = x3 - dx1 / l1 * g1, y2 = y3 - dy1 / l1 * g1;
   for (uint32_t i = 0; i < n; i++) {
     double t = (double)i / (double)(n - 1), u = 1 - t;
     out[2 * i] = u * u * u * x0 + 3 * u * u * t * x1 + 3 * u * t * t * x2 + t * t * t * x3;
@@ -538,12 +544,13 @@ static int load_links(const jctx *c, gw_net *net, const cJSON *inter, int ii, ui
         }
         if (rc) break;
       } else {
-        if (gw_vec_reserve(&pts, 2 * 12)) {
+        if (gw_vec_reserve(&pts, 2 * 11)) {
           rc = GW_ENOMEM;
           break;
         }
-        link_curve(net, fl, tl, pts.a, 12);
-        pts.n = 24;
+        const cJSON *jw = cJSON_GetObjectItemCaseSensitive(inter, "width");
+        link_curve(net, fl, tl, cJSON_IsNumber(jw) ? jw->valuedouble : 0, pts.a, 11);
+        pts.n = 22;
       }
       /* One internal edge with one lane per lane link. */
       snprintf(eid, sizeof eid, ":%s_%u", jid, k);

@@ -26,11 +26,16 @@
 **                  closest in index among those that lead on)
 **
 ** Gaps are CityFlow's: the leader's front minus its length minus our front
-** (minGap enters through the second collision-free speed).  There is no
-** randomness except the first lane, drawn from (seed, vehicle).  Not
-** modelled: CityFlow's crossing points inside a junction (vehicles of
-** movements green together do not yield to each other) and the few
-** seconds a lane change takes (ours is instantaneous).
+** (minGap enters through the second collision-free speed).  Randomness:
+** the first lane and a priority per vehicle, drawn from (seed, vehicle).
+**
+** Crossing points (CityFlow's Cross): every two lane links of an
+** intersection whose paths meet share a cross at their first meeting point
+** (merges meet at their common end).  Before planning, the vehicle nearest
+** to each cross on each side is noted; a vehicle on or near a lane link
+** stops 5 m before the first cross it may not pass (straight > left >
+** right, then steps to the cross, link entry time, distance, priority; a
+** vehicle that can no longer brake goes; yield cycles are broken).
 **
 ** Lane changing (CityFlow's SimpleLaneChange): at most every 3 s, more than
 ** 30 m before the lane end, when the gap to the leader is between 1.5
@@ -38,16 +43,20 @@
 ** lane that leads on along its route and offers a gap larger by one length
 ** (the inner lane wins a tie only if better than the outer), if the new
 ** leader is beyond its own braking distance and the new follower's gap
-** beyond the follower's.
+** beyond the follower's.  As CityFlow's shadow vehicle, the changer holds
+** its old lane (a ghost followers there keep behind) until its lateral
+** offset, growing by max(0.2 v, 1) m/s, reaches the lane spacing.
 */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "sim/sim_int.h"
 
-#define CF_TURN_SPEED 8.33
+#define CF_TURN_SPEED 8.3333 /* CityFlow's turnSpeed */
+#define CF_YIELD_DIST 5.0    /* CityFlow's yieldDistance */
 #define CF_HALT 0.1
 #define CF_LC_COOLING_S 3.0
 #define CF_EPS 1e-8
@@ -62,17 +71,36 @@ static int lane_leads_to(const gw_net *net, uint32_t lane, uint32_t e) {
   return 0;
 }
 
-/* The link a vehicle on normal lane `lane` at route index ri takes: among
-** the links to the next road (whose exit lane leads to the road after, when
-** there is one), the one whose exit lane index is closest to ours. */
+/* 1 if the route from edge index ri on can be followed from normal lane
+** `lane` for `depth` more roads without changing lanes. */
+static int lane_feasible(const gw_net *net, const gw_trip *tr, uint32_t lane, uint32_t ri,
+                         int depth) {
+  if (depth == 0 || ri + 1 >= tr->route_n) return 1;
+  const gw_lane *ln = &net->lanes.a[lane];
+  for (uint32_t k = 0; k < ln->out_n; k++) {
+    uint32_t to = net->links.a[net->refs.a[ln->out_off + k]].to_lane;
+    if (net->lanes.a[to].edge == tr->route[ri + 1] && lane_feasible(net, tr, to, ri + 1, depth - 1))
+      return 1;
+  }
+  return 0;
+}
+
+#define CF_PLAN_DEPTH 8 /* roads looked ahead when a lane choice matters */
+
+/* The link a vehicle on normal lane `lane` at route index ri takes, as
+** CityFlow's router: among the links to the next road whose exit lane leads
+** to the road after, the one whose exit lane index is closest to ours.  On
+** nets where that is not enough (SUMO nets with lanes that end in a turn
+** two roads on), links whose exit lane keeps the route open for
+** CF_PLAN_DEPTH roads are preferred; on the benchmark nets both agree. */
 static uint32_t choose_link(const gw_sim *sim, const gw_trip *tr, uint32_t lane, uint32_t ri) {
   const gw_net *net = sim->net;
   if (ri + 1 >= tr->route_n) return GW_NONE;
   uint32_t next = tr->route[ri + 1];
   uint32_t after = ri + 2 < tr->route_n ? tr->route[ri + 2] : GW_NONE;
   const gw_lane *ln = &net->lanes.a[lane];
-  uint32_t best = GW_NONE, any = GW_NONE;
-  int best_d = 1 << 30, any_d = 1 << 30;
+  uint32_t deep = GW_NONE, best = GW_NONE, any = GW_NONE;
+  int deep_d = 1 << 30, best_d = 1 << 30, any_d = 1 << 30;
   for (uint32_t k = 0; k < ln->out_n; k++) {
     uint32_t l = net->refs.a[ln->out_off + k];
     const gw_lane *to = &net->lanes.a[net->links.a[l].to_lane];
@@ -82,9 +110,13 @@ static uint32_t choose_link(const gw_sim *sim, const gw_trip *tr, uint32_t lane,
     if (d < any_d) any_d = d, any = l;
     if (after != GW_NONE && !lane_leads_to(net, net->links.a[l].to_lane, after)) continue;
     if (d < best_d) best_d = d, best = l;
+    if (d < deep_d && lane_feasible(net, tr, net->links.a[l].to_lane, ri + 1, CF_PLAN_DEPTH))
+      deep_d = d, deep = l;
   }
-  return best != GW_NONE ? best : any;
+  return deep != GW_NONE ? deep : best != GW_NONE ? best : any;
 }
+
+static void on_lane(gw_sim *sim, gw_veh *v, uint32_t vi);
 
 /* ---- car following ------------------------------------------------------ */
 
@@ -125,7 +157,9 @@ static int can_enter(const gw_sim *sim, const gw_veh *v, uint32_t lane) {
   return t->pos > t->length + v->length || t->speed >= 2;
 }
 
-static int is_go(char s) { return s == 'G' || s == 'g' || s == 'O' || s == 'o' || s == 'M'; }
+static int is_go(char s) {
+  return s == 'G' || s == 'g' || s == 'O' || s == 'o' || s == 'M' || s == 'm';
+}
 
 /* The leader beyond the current lane and its gap, looking along the path
 ** up to `look` m; on a junction all lane links from the same lane count
@@ -184,42 +218,495 @@ static const gw_veh *leader_ahead(const gw_sim *sim, const gw_veh *v, double loo
   return NULL;
 }
 
-/* Vehicles of other lane links into the same exit lane that will reach it
-** first are followed like leaders (CityFlow settles such merges at the
-** links' crossing point). */
-static double merge_speed(const gw_sim *sim, const gw_veh *v, uint32_t vi, double look, double s) {
+/* ---- crossing points (CityFlow's Cross) --------------------------------- */
+
+/* Two lane links of one intersection whose paths meet: the first meeting
+** point found walking both polylines segment by segment, at distance
+** dist[s] from the start of link[s].  Each step, the vehicle of each side
+** nearest to it (notify below) is written into veh[s], with ndist[s] its
+** distance to the point (negative once its front has passed it). */
+typedef struct cf_cross {
+  uint32_t link[2];
+  double dist[2];
+  uint32_t veh[2];
+  double ndist[2];
+} cf_cross;
+
+typedef struct gw_cf gw_cf;
+
+struct gw_cf {
+  cf_cross *cross;
+  uint32_t ncross;
+  uint32_t *lk_off; /* per link (n + 1): its crosses in lk_cross, nearest first */
+  uint32_t *lk_cross;
+  uint32_t *jl_off; /* per junction (n + 1): its links with internal lanes */
+  uint32_t *jl;
+  /* Per vehicle. */
+  uint32_t *prio;    /* random priority, the last tie-break at a cross */
+  uint64_t *enter;   /* step it entered its lane link, or UINT64_MAX */
+  uint32_t *prev;    /* the lane link it came from onto its lane, or GW_NONE */
+  uint32_t *blocker; /* the foe it yielded to in the last step, or GW_NONE */
+  uint32_t *blocker_new;
+  /* Lane changes in progress: the vehicle still holds its old lane. */
+  uint32_t *ghost_veh, *ghost_lane;
+  double *ghost_off, *ghost_max;
+  uint32_t nghost, ghost_cap;
+  uint32_t *lane_ghosts; /* per lane: ghosts on it */
+  /* Vehicles on a lane that does not lead on, seen by the last plan. */
+  uint32_t *want;
+  uint32_t nwant;
+};
+
+static const double *lane_pts(const gw_net *net, uint32_t lane, uint32_t *n) {
+  *n = net->lanes.a[lane].shape_n;
+  return net->points.a + 2 * (size_t)net->lanes.a[lane].shape_off;
+}
+
+/* A link's path: the points of its internal lanes, joined. */
+static uint32_t link_path(const gw_net *net, uint32_t link, double *out, uint32_t cap) {
+  const gw_link *lk = &net->links.a[link];
+  uint32_t n = 0;
+  for (int p = 0; p < 2; p++) {
+    if (lk->via[p] == GW_NONE) break;
+    uint32_t m;
+    const double *q = lane_pts(net, lk->via[p], &m);
+    for (uint32_t i = 0; i < m && n < cap; i++) {
+      if (n > 0 && i == 0 && fabs(out[2 * n - 2] - q[0]) < 1e-9 &&
+          fabs(out[2 * n - 1] - q[1]) < 1e-9)
+        continue;
+      out[2 * n] = q[2 * i];
+      out[2 * n + 1] = q[2 * i + 1];
+      n++;
+    }
+  }
+  return n;
+}
+
+/* CityFlow's tolerant sign: 0 within 1e-8. */
+static int sgn8(double x) { return (x + 1e-8 > 0) - (x < 1e-8); }
+
+/* First meeting point of paths a and b (segments of a outer, of b inner),
+** as distances along each; 0 if they do not meet. */
+static int paths_meet(const double *a, uint32_t na, const double *b, uint32_t nb, double *da,
+                      double *db) {
+  double sa = 0;
+  for (uint32_t i = 0; i + 1 < na; i++) {
+    double ax = a[2 * i], ay = a[2 * i + 1], ux = a[2 * i + 2] - ax, uy = a[2 * i + 3] - ay;
+    double sb = 0;
+    for (uint32_t j = 0; j + 1 < nb; j++) {
+      double bx = b[2 * j], by = b[2 * j + 1], wx = b[2 * j + 2] - bx, wy = b[2 * j + 3] - by;
+      double cr = ux * wy - uy * wx;
+      if (sgn8(cr) != 0) {
+        double t = ((bx - ax) * wy - (by - ay) * wx) / cr;
+        double px = ax + ux * t, py = ay + uy * t;
+        int on_a = sgn8(ux * (py - ay) - uy * (px - ax)) == 0 &&
+                   sgn8((px - ax) * (px - ax - ux) + (py - ay) * (py - ay - uy)) <= 0;
+        int on_b = sgn8(wx * (py - by) - wy * (px - bx)) == 0 &&
+                   sgn8((px - bx) * (px - bx - wx) + (py - by) * (py - by - wy)) <= 0;
+        if (on_a && on_b) {
+          *da = sa + hypot(px - ax, py - ay);
+          *db = sb + hypot(px - bx, py - by);
+          return 1;
+        }
+      }
+      sb += hypot(wx, wy);
+    }
+    sa += hypot(ux, uy);
+  }
+  return 0;
+}
+
+static const cf_cross *sort_cross_base;
+static uint32_t sort_cross_link;
+static int cmp_cross(const void *x, const void *y) {
+  const cf_cross *a = &sort_cross_base[*(const uint32_t *)x];
+  const cf_cross *b = &sort_cross_base[*(const uint32_t *)y];
+  double da = a->dist[a->link[0] != sort_cross_link], db = b->dist[b->link[0] != sort_cross_link];
+  if (da < db) return -1;
+  if (da > db) return 1;
+  return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+}
+
+void gw__cf_free(gw_sim *sim) {
+  gw_cf *cf = sim->cf;
+  if (!cf) return;
+  gw__free(cf->cross);
+  gw__free(cf->lk_off);
+  gw__free(cf->lk_cross);
+  gw__free(cf->jl_off);
+  gw__free(cf->jl);
+  gw__free(cf->prio);
+  gw__free(cf->enter);
+  gw__free(cf->prev);
+  gw__free(cf->blocker);
+  gw__free(cf->blocker_new);
+  gw__free(cf->ghost_veh);
+  gw__free(cf->ghost_lane);
+  gw__free(cf->ghost_off);
+  gw__free(cf->ghost_max);
+  gw__free(cf->lane_ghosts);
+  gw__free(cf->want);
+  gw__free(cf);
+  sim->cf = NULL;
+}
+
+/* The crosses of every intersection, and the per-vehicle state. */
+static int cf_init(gw_sim *sim) {
+  const gw_net *net = sim->net;
+  gw_cf *cf = gw__calloc(1, sizeof *cf);
+  if (!cf) return GW_ENOMEM;
+  sim->cf = cf;
+  uint32_t nl = (uint32_t)net->links.n, nj = (uint32_t)net->junctions.n, nv = sim->nveh;
+  cf->lk_off = gw__calloc(nl + 2, sizeof *cf->lk_off);
+  cf->jl_off = gw__calloc(nj + 2, sizeof *cf->jl_off);
+  cf->jl = gw__calloc(nl + 1, sizeof *cf->jl);
+  cf->prio = gw__calloc(nv + 1, sizeof *cf->prio);
+  cf->enter = gw__calloc(nv + 1, sizeof *cf->enter);
+  cf->prev = gw__calloc(nv + 1, sizeof *cf->prev);
+  cf->blocker = gw__calloc(nv + 1, sizeof *cf->blocker);
+  cf->blocker_new = gw__calloc(nv + 1, sizeof *cf->blocker_new);
+  cf->lane_ghosts = gw__calloc(net->lanes.n + 1, sizeof *cf->lane_ghosts);
+  cf->want = gw__calloc(nv + 1, sizeof *cf->want);
+  if (!cf->want || !cf->lk_off || !cf->jl_off || !cf->jl || !cf->prio || !cf->enter || !cf->prev ||
+      !cf->blocker || !cf->blocker_new || !cf->lane_ghosts)
+    return GW_ENOMEM;
+  for (uint32_t i = 0; i < nv; i++) {
+    cf->prio[i] =
+        (uint32_t)(gw__rng_uniform(sim->cfg.seed, ((uint64_t)i << 4) | 5, 0) * 4294967295.0);
+    cf->enter[i] = UINT64_MAX;
+    cf->prev[i] = cf->blocker[i] = cf->blocker_new[i] = GW_NONE;
+  }
+  /* Links with internal lanes, by junction, in link order. */
+  for (uint32_t l = 0; l < nl; l++)
+    if (net->links.a[l].via[0] != GW_NONE && net->links.a[l].junction < nj)
+      cf->jl_off[net->links.a[l].junction + 1]++;
+  for (uint32_t j = 0; j < nj; j++) cf->jl_off[j + 1] += cf->jl_off[j];
+  {
+    uint32_t *fill = gw__calloc(nj + 1, sizeof *fill);
+    if (!fill) return GW_ENOMEM;
+    for (uint32_t l = 0; l < nl; l++) {
+      const gw_link *lk = &net->links.a[l];
+      if (lk->via[0] == GW_NONE || lk->junction >= nj) continue;
+      cf->jl[cf->jl_off[lk->junction] + fill[lk->junction]++] = l;
+    }
+    gw__free(fill);
+  }
+  /* Crosses. */
+  uint32_t cap = 0, maxpts = 0;
+  for (uint32_t l = 0; l < nl; l++) {
+    const gw_link *lk = &net->links.a[l];
+    uint32_t m = 0;
+    for (int p = 0; p < 2; p++)
+      if (lk->via[p] != GW_NONE) m += net->lanes.a[lk->via[p]].shape_n;
+    if (m > maxpts) maxpts = m;
+  }
+  double *pa = gw__malloc((2 * (size_t)maxpts + 2) * sizeof *pa);
+  double *pb = gw__malloc((2 * (size_t)maxpts + 2) * sizeof *pb);
+  if (!pa || !pb) {
+    gw__free(pa);
+    gw__free(pb);
+    return GW_ENOMEM;
+  }
+  int rc = GW_OK;
+  for (uint32_t j = 0; j < nj && rc == GW_OK; j++) {
+    for (uint32_t x = cf->jl_off[j]; x < cf->jl_off[j + 1] && rc == GW_OK; x++) {
+      uint32_t na = link_path(net, cf->jl[x], pa, maxpts);
+      for (uint32_t y = x + 1; y < cf->jl_off[j + 1]; y++) {
+        uint32_t nb = link_path(net, cf->jl[y], pb, maxpts);
+        double da, db;
+        if (!paths_meet(pa, na, pb, nb, &da, &db)) continue;
+        if (cf->ncross == cap) {
+          cap = cap ? cap * 2 : 256;
+          cf_cross *p = gw__realloc(cf->cross, cap * sizeof *p);
+          if (!p) {
+            rc = GW_ENOMEM;
+            break;
+          }
+          cf->cross = p;
+        }
+        cf_cross *c = &cf->cross[cf->ncross++];
+        c->link[0] = cf->jl[x];
+        c->link[1] = cf->jl[y];
+        c->dist[0] = da;
+        c->dist[1] = db;
+        c->veh[0] = c->veh[1] = GW_NONE;
+        c->ndist[0] = c->ndist[1] = 0;
+      }
+    }
+  }
+  gw__free(pa);
+  gw__free(pb);
+  if (rc) return rc;
+  for (uint32_t c = 0; c < cf->ncross; c++) {
+    cf->lk_off[cf->cross[c].link[0] + 1]++;
+    cf->lk_off[cf->cross[c].link[1] + 1]++;
+  }
+  for (uint32_t l = 0; l < nl; l++) cf->lk_off[l + 1] += cf->lk_off[l];
+  cf->lk_cross = gw__malloc(((size_t)cf->lk_off[nl] + 1) * sizeof *cf->lk_cross);
+  uint32_t *fill = gw__calloc(nl + 1, sizeof *fill);
+  if (!cf->lk_cross || !fill) {
+    gw__free(fill);
+    return GW_ENOMEM;
+  }
+  for (uint32_t c = 0; c < cf->ncross; c++)
+    for (int s = 0; s < 2; s++) {
+      uint32_t l = cf->cross[c].link[s];
+      cf->lk_cross[cf->lk_off[l] + fill[l]++] = c;
+    }
+  gw__free(fill);
+  sort_cross_base = cf->cross;
+  for (uint32_t l = 0; l < nl; l++) {
+    sort_cross_link = l;
+    qsort(cf->lk_cross + cf->lk_off[l], cf->lk_off[l + 1] - cf->lk_off[l], sizeof *cf->lk_cross,
+          cmp_cross);
+  }
+  return GW_OK;
+}
+
+static inline uint32_t cross_side(const cf_cross *c, uint32_t link) { return c->link[0] != link; }
+
+/* Distance of a vehicle's front from the start of the lane link it is on. */
+static double link_pos(const gw_sim *sim, const gw_veh *v) {
+  const gw_net *net = sim->net;
+  const gw_link *lk = &net->links.a[net->lanes.a[v->lane].link];
+  if (v->via_i == 1 && lk->via[0] != GW_NONE) return net->lanes.a[lk->via[0]].length_m + v->pos;
+  return v->pos;
+}
+
+static double link_len(const gw_sim *sim, uint32_t link) {
+  const gw_net *net = sim->net;
+  const gw_link *lk = &net->links.a[link];
+  double s = 0;
+  for (int p = 0; p < 2; p++)
+    if (lk->via[p] != GW_NONE) s += net->lanes.a[lk->via[p]].length_m;
+  return s;
+}
+
+static void cf_notify1(cf_cross *c, uint32_t link, uint32_t vi, double d) {
+  uint32_t s = cross_side(c, link);
+  if (c->veh[s] != GW_NONE) return;
+  c->veh[s] = vi;
+  c->ndist[s] = d;
+}
+
+/* CityFlow's notify: for each lane link, from its farthest cross back, the
+** nearest vehicle to each cross: the last vehicle of the exit lane while its
+** back is not yet past it, the vehicles on the link, then the first vehicle
+** of the entry lane when the link is green and it is its next link. */
+static void cf_notify(gw_sim *sim) {
+  const gw_net *net = sim->net;
+  gw_cf *cf = sim->cf;
+  for (uint32_t c = 0; c < cf->ncross; c++) cf->cross[c].veh[0] = cf->cross[c].veh[1] = GW_NONE;
+  for (uint32_t l = 0; l < net->links.n; l++) {
+    uint32_t c0 = cf->lk_off[l], r = cf->lk_off[l + 1];
+    if (r == c0) continue;
+    const gw_link *lk = &net->links.a[l];
+    double len = link_len(sim, l);
+    /* The exit lane's last vehicle, if it came along this link. */
+    const lane_rt *E = &sim->lanes[lk->to_lane];
+    if (E->n > 0 && cf->prev[E->v[E->n - 1]] == l) {
+      uint32_t vi = E->v[E->n - 1];
+      const gw_veh *v = &sim->veh[vi];
+      double back = v->pos - v->length;
+      while (r > c0) {
+        cf_cross *c = &cf->cross[cf->lk_cross[r - 1]];
+        double cd = len - c->dist[cross_side(c, l)];
+        if (!(cd + back < 0)) break;
+        cf_notify1(c, l, vi, -(v->pos + cd));
+        r--;
+      }
+    }
+    /* Vehicles on the link, front first. */
+    for (int p = 1; p >= 0; p--) {
+      if (lk->via[p] == GW_NONE) continue;
+      const lane_rt *V = &sim->lanes[lk->via[p]];
+      for (uint32_t k = 0; k < V->n; k++) {
+        uint32_t vi = V->v[k];
+        const gw_veh *v = &sim->veh[vi];
+        double d = link_pos(sim, v);
+        while (r > c0) {
+          cf_cross *c = &cf->cross[cf->lk_cross[r - 1]];
+          double cd = c->dist[cross_side(c, l)];
+          if (d > cd && d - cd - v->length > 0) break;
+          cf_notify1(c, l, vi, cd - d);
+          r--;
+        }
+      }
+    }
+    /* The entry lane's first vehicle. */
+    const lane_rt *S = &sim->lanes[lk->from_lane];
+    if (r > c0 && S->n > 0) {
+      uint32_t vi = S->v[0];
+      const gw_veh *v = &sim->veh[vi];
+      if (v->link == l && is_go(gw__link_state(sim, l))) {
+        double d = net->lanes.a[lk->from_lane].length_m - v->pos;
+        for (; r > c0; r--) {
+          cf_cross *c = &cf->cross[cf->lk_cross[r - 1]];
+          cf_notify1(c, l, vi, d + c->dist[cross_side(c, l)]);
+        }
+      }
+    }
+  }
+}
+
+/* CityFlow's road link types: straight 3, left 2, right 1. */
+static int link_type(char dir) {
+  if (dir == 's') return 3;
+  if (dir == 'r' || dir == 'R') return 1;
+  return 2;
+}
+
+static int can_yield(const gw_veh *v, double d) {
+  return (d > 0 && 0.5 * v->speed * v->speed / v->edecel < d - CF_YIELD_DIST) ||
+         (d < 0 && d + v->length < 0);
+}
+
+/* Steps to cover d reaching `target` with acceleration acc (CityFlow's
+** getReachSteps, its units kept). */
+static int reach_steps(const gw_veh *v, double d, double target, double dt) {
+  double acc = v->accel;
+  if (d <= 0) return 0;
+  if (v->speed > target) return (int)ceil(d / v->speed);
+  double until = 0;
+  if (target > v->speed) {
+    double st = floor((target - v->speed) / acc / dt);
+    double s1 = v->speed + st * acc / dt;
+    until = (v->speed + s1) * (st * dt) / 2 + (s1 < target ? (s1 + target) * dt / 2 : 0);
+  }
+  if (until > d) return (int)ceil((sqrt(v->speed * v->speed + 2 * acc * d) - v->speed) / acc / dt);
+  return (int)(ceil((target - v->speed) / acc / dt) + ceil((d - until) / target / dt));
+}
+
+static int reach_steps_on(const gw_sim *sim, const gw_veh *v, double d, uint32_t link) {
+  double target = sim->net->links.a[link].dir != 's' ? CF_TURN_SPEED : v->max_speed;
+  return reach_steps(v, d, target, sim->cfg.step_s);
+}
+
+/* CityFlow's Cross::canPass for vehicle vi on `link` at dstart from its
+** start (negative before it); *foe_out gets the foe when it cannot pass. */
+static int can_pass(const gw_sim *sim, const cf_cross *c, uint32_t vi, uint32_t link, double dstart,
+                    uint32_t *foe_out) {
+  const gw_cf *cf = sim->cf;
+  uint32_t i = cross_side(c, link);
+  uint32_t fi = c->veh[1 - i];
+  if (fi == GW_NONE || fi == vi) return 1;
+  const gw_veh *v = &sim->veh[vi], *f = &sim->veh[fi];
+  const gw_net *net = sim->net;
+  int t1 = link_type(net->links.a[c->link[i]].dir),
+      t2 = link_type(net->links.a[c->link[1 - i]].dir);
+  double d1 = c->dist[i] - dstart, d2 = c->ndist[1 - i];
+  if (!can_yield(v, d1)) return 1;
+  int yield = 0;
+  if (!can_yield(f, d2)) yield = 1;
+  if (yield == 0) {
+    if (t1 > t2) {
+      yield = -1;
+    } else if (t1 < t2) {
+      if (d2 > 0) {
+        if (reach_steps_on(sim, f, d2, c->link[1 - i]) > reach_steps_on(sim, v, d1, link))
+          yield = -1;
+      } else if (d2 + f->length < 0) {
+        yield = -1;
+      }
+      if (yield == 0) yield = 1;
+    } else if (d2 > 0) {
+      int fs = reach_steps_on(sim, f, d2, c->link[1 - i]), ms = reach_steps_on(sim, v, d1, link);
+      if (fs > ms) {
+        yield = -1;
+      } else if (fs < ms) {
+        yield = 1;
+      } else if (cf->enter[vi] == cf->enter[fi]) {
+        if (d1 == d2)
+          yield = cf->prio[vi] > cf->prio[fi] ? -1 : 1;
+        else
+          yield = d1 < d2 ? -1 : 1;
+      } else {
+        yield = cf->enter[vi] < cf->enter[fi] ? -1 : 1;
+      }
+    } else {
+      yield = d2 + f->length < 0 ? -1 : 1;
+    }
+  }
+  if (yield == 1) {
+    /* A cycle of vehicles each yielding to the next: go. */
+    uint32_t slow = fi, fast = fi;
+    while (fast != GW_NONE && cf->blocker[fast] != GW_NONE) {
+      slow = cf->blocker[slow];
+      fast = cf->blocker[cf->blocker[fast]];
+      if (slow == fast) {
+        yield = -1;
+        break;
+      }
+    }
+  }
+  if (yield == 1) *foe_out = fi;
+  return yield == -1;
+}
+
+/* CityFlow's getIntersectionRelatedSpeed. */
+static double isect_speed(gw_sim *sim, uint32_t vi) {
   const gw_net *net = sim->net;
   const double dt = sim->cfg.step_s;
+  gw_veh *v = &sim->veh[vi];
   const gw_lane *ln = &net->lanes.a[v->lane];
-  uint32_t mine;
-  double d_me;
-  if (ln->internal) {
-    mine = ln->link;
-    d_me = ln->length_m - v->pos;
+  double s = v->max_speed, dstart;
+  uint32_t link;
+  if (!ln->internal) {
+    link = v->link;
+    const gw_link *lk = &net->links.a[link];
+    double remain = ln->length_m - v->pos;
+    if (!is_go(gw__link_state(sim, link)) || !can_enter(sim, v, lk->to_lane)) {
+      if (!(0.5 * v->speed * v->speed / v->edecel > remain)) {
+        double sb = stop_before_speed(v, remain > 0 ? remain : 0, dt);
+        return sb < s ? sb : s;
+      }
+    }
+    if (lk->dir != 's' && s > CF_TURN_SPEED) s = CF_TURN_SPEED;
+    dstart = -remain;
   } else {
-    if (v->link == GW_NONE || net->links.a[v->link].via[0] == GW_NONE) return s;
-    mine = v->link;
-    d_me = ln->length_m - v->pos + net->lanes.a[net->links.a[mine].via[0]].length_m;
-    if (d_me > look) return s;
+    link = ln->link;
+    dstart = link_pos(sim, v);
   }
-  uint32_t exit = net->links.a[mine].to_lane;
-  for (uint32_t i = sim->in_off[exit]; i < sim->in_off[exit + 1]; i++) {
-    uint32_t m = sim->in_links[i];
-    uint32_t via = net->links.a[m].via[0];
-    if (m == mine || via == GW_NONE) continue;
-    const lane_rt *L = &sim->lanes[via];
-    double vlen = net->lanes.a[via].length_m;
-    for (uint32_t k = L->n; k-- > 0;) { /* rearmost first: the nearest ahead of us */
-      uint32_t ui = L->v[k];
-      const gw_veh *u = &sim->veh[ui];
-      double d_u = vlen - u->pos;
-      if (d_u > d_me + 1e-9 || (d_u > d_me - 1e-9 && ui > vi)) continue;
-      double f = follow_speed(v, u, d_me - d_u - u->length, dt);
-      if (f < s) s = f;
+  const gw_cf *cf = sim->cf;
+  for (uint32_t k = cf->lk_off[link]; k < cf->lk_off[link + 1]; k++) {
+    const cf_cross *c = &cf->cross[cf->lk_cross[k]];
+    double d = c->dist[cross_side(c, link)];
+    if (d < dstart) continue;
+    uint32_t foe = GW_NONE;
+    if (!can_pass(sim, c, vi, link, dstart, &foe)) {
+      double sb = stop_before_speed(v, d - dstart - CF_YIELD_DIST, dt);
+      if (sb < s) s = sb;
+      cf->blocker_new[vi] = foe;
       break;
     }
   }
   return s;
+}
+
+/* The nearest ghost (a vehicle still changing out of `lane`) ahead of pos on
+** lane; NULL if none. */
+static const gw_veh *ghost_ahead(const gw_sim *sim, uint32_t lane, double pos, uint32_t self,
+                                 double *gap) {
+  const gw_cf *cf = sim->cf;
+  const gw_veh *best = NULL;
+  for (uint32_t g = 0; g < cf->nghost; g++) {
+    if (cf->ghost_lane[g] != lane || cf->ghost_veh[g] == self) continue;
+    const gw_veh *u = &sim->veh[cf->ghost_veh[g]];
+    double gg = u->pos - u->length - pos;
+    if (u->pos > pos && (!best || gg < *gap)) best = u, *gap = gg;
+  }
+  return best;
+}
+
+/* The next link of a vehicle that just reached normal lane v->lane. */
+static void on_lane(gw_sim *sim, gw_veh *v, uint32_t vi) {
+  (void)vi;
+  v->link = choose_link(sim, v->trip, v->lane, v->ri);
+}
+
+static void want_push(gw_sim *sim, uint32_t vi) {
+  gw_cf *cf = sim->cf;
+  if (cf->nwant < sim->nveh) cf->want[cf->nwant++] = vi;
 }
 
 static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
@@ -229,7 +716,8 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
   const gw_lane *ln = &net->lanes.a[v->lane];
   double s = v->max_speed;
   if (v->speed + v->accel * dt < s) s = v->speed + v->accel * dt;
-  if (ln->speed_mps < s) s = ln->speed_mps;
+  /* Lane links have no limit of their own in CityFlow. */
+  if (!ln->internal && ln->speed_mps < s) s = ln->speed_mps;
   /* Car following. */
   const gw_veh *ld = NULL;
   double gap = 0;
@@ -244,30 +732,39 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
     double f = follow_speed(v, ld, gap, dt);
     if (f < s) s = f;
   }
-  /* Near a junction. */
-  double remain = ln->length_m - v->pos;
-  if (!ln->internal && v->link != GW_NONE && remain <= look) {
-    const gw_link *lk = &net->links.a[v->link];
-    char st = gw__link_state(sim, v->link);
-    int stopped = 0;
-    if (!is_go(st) || !can_enter(sim, v, lk->to_lane)) {
-      double minbrake = 0.5 * v->speed * v->speed / v->edecel;
-      if (!(minbrake > remain)) {
-        double sb = stop_before_speed(v, remain > 0 ? remain : 0, dt);
-        if (sb < s) s = sb;
-        stopped = 1;
-      }
+  if (sim->cf->lane_ghosts[v->lane]) {
+    double gg = 0;
+    const gw_veh *g = ghost_ahead(sim, v->lane, v->pos, vi, &gg);
+    if (g && (!ld || gg < gap)) {
+      double f = follow_speed(v, g, gg, dt);
+      if (f < s) s = f;
     }
-    if (!stopped && lk->dir != 's' && s > CF_TURN_SPEED) s = CF_TURN_SPEED;
-    if (!stopped) s = merge_speed(sim, v, vi, look, s);
-  } else if (ln->internal) {
-    s = merge_speed(sim, v, vi, look, s);
+  }
+  /* Near or on an intersection. */
+  if (!ln->internal && v->link == GW_NONE && v->ri + 1 < v->trip->route_n) want_push(sim, vi);
+  if (ln->internal || (v->link != GW_NONE && net->links.a[v->link].via[0] != GW_NONE &&
+                       ln->length_m - v->pos <= look)) {
+    double f = isect_speed(sim, vi);
+    if (f < s) s = f;
+  } else if (v->link == GW_NONE && v->ri + 1 < v->trip->route_n) {
+    /* On a lane that does not lead on: stop at its end (CityFlow's rule
+    ** for a vehicle off its valid lanes) and ask for a lane change. */
+    double f = no_collision_speed(0, 1, v->speed, v->edecel, ln->length_m - v->pos, dt, v->min_gap);
+    if (f < s) s = f;
+  } else if (v->link != GW_NONE && ln->length_m - v->pos <= look) {
+    /* A link without an internal lane (SUMO nets): the light and the exit lane only. */
+    const gw_link *lk = &net->links.a[v->link];
+    double remain = ln->length_m - v->pos;
+    if ((!is_go(gw__link_state(sim, v->link)) || !can_enter(sim, v, lk->to_lane)) &&
+        !(0.5 * v->speed * v->speed / v->edecel > remain)) {
+      double sb = stop_before_speed(v, remain > 0 ? remain : 0, dt);
+      if (sb < s) s = sb;
+    }
   }
   double floor_v = v->speed - v->edecel * dt;
   if (s < floor_v) s = floor_v;
   return s;
 }
-
 /* ---- lane changing ------------------------------------------------------ */
 
 /* Gap to the first vehicle ahead of `pos` on `lane`, or the rest of the
@@ -284,6 +781,108 @@ static double gap_on(const gw_sim *sim, uint32_t lane, const gw_veh *v, const gw
   return (*leader)->pos - v->pos - (*leader)->length;
 }
 
+/* A vehicle starts changing out of `lane`: it holds it until its lateral
+** offset reaches `width` (CityFlow's shadow vehicle). */
+static int ghost_add(gw_sim *sim, uint32_t vi, uint32_t lane, double width) {
+  gw_cf *cf = sim->cf;
+  if (cf->nghost == cf->ghost_cap) {
+    uint32_t cap = cf->ghost_cap ? cf->ghost_cap * 2 : 64;
+    uint32_t *a = gw__realloc(cf->ghost_veh, cap * sizeof *a);
+    if (!a) return GW_ENOMEM;
+    cf->ghost_veh = a;
+    uint32_t *b = gw__realloc(cf->ghost_lane, cap * sizeof *b);
+    if (!b) return GW_ENOMEM;
+    cf->ghost_lane = b;
+    double *c = gw__realloc(cf->ghost_off, cap * sizeof *c);
+    if (!c) return GW_ENOMEM;
+    cf->ghost_off = c;
+    double *d = gw__realloc(cf->ghost_max, cap * sizeof *d);
+    if (!d) return GW_ENOMEM;
+    cf->ghost_max = d;
+    cf->ghost_cap = cap;
+  }
+  uint32_t g = cf->nghost++;
+  cf->ghost_veh[g] = vi;
+  cf->ghost_lane[g] = lane;
+  cf->ghost_off[g] = 0;
+  cf->ghost_max[g] = width;
+  cf->lane_ghosts[lane]++;
+  return GW_OK;
+}
+
+/* After the move: offsets grow by max(0.2 v, 1) m/s; a change ends when
+** its offset reaches the lane spacing or the vehicle left the road. */
+static void ghosts_update(gw_sim *sim) {
+  gw_cf *cf = sim->cf;
+  const gw_net *net = sim->net;
+  uint32_t keep = 0;
+  for (uint32_t g = 0; g < cf->nghost; g++) {
+    const gw_veh *v = &sim->veh[cf->ghost_veh[g]];
+    double step = 0.2 * v->speed > 1 ? 0.2 * v->speed : 1;
+    cf->ghost_off[g] += step * sim->cfg.step_s;
+    int done = cf->ghost_off[g] >= cf->ghost_max[g] || v->state != VS_RUNNING ||
+               net->lanes.a[v->lane].edge != net->lanes.a[cf->ghost_lane[g]].edge;
+    if (done) {
+      cf->lane_ghosts[cf->ghost_lane[g]]--;
+      continue;
+    }
+    cf->ghost_veh[keep] = cf->ghost_veh[g];
+    cf->ghost_lane[keep] = cf->ghost_lane[g];
+    cf->ghost_off[keep] = cf->ghost_off[g];
+    cf->ghost_max[keep] = cf->ghost_max[g];
+    keep++;
+  }
+  cf->nghost = keep;
+}
+
+/* 1 while vehicle vi is still changing lanes. */
+static int is_changing(const gw_sim *sim, uint32_t vi) {
+  const gw_cf *cf = sim->cf;
+  for (uint32_t g = 0; g < cf->nghost; g++)
+    if (cf->ghost_veh[g] == vi) return 1;
+  return 0;
+}
+
+/* Vehicles on a lane that does not lead on (possible on SUMO nets, whose
+** lanes may end in one turn a few roads ahead) move one lane towards one
+** that does as soon as the gaps allow, whether or not lane changing is on. */
+static void lane_change_needed(gw_sim *sim) {
+  const gw_net *net = sim->net;
+  gw_cf *cf = sim->cf;
+  uint32_t n = cf->nwant;
+  cf->nwant = 0;
+  for (uint32_t w = 0; w < n; w++) {
+    uint32_t vi = cf->want[w];
+    gw_veh *v = &sim->veh[vi];
+    if (v->state != VS_RUNNING || v->link != GW_NONE || v->changed) continue;
+    const gw_lane *ln = &net->lanes.a[v->lane];
+    if (ln->internal || v->ri + 1 >= v->trip->route_n || is_changing(sim, vi)) continue;
+    const gw_edge *e = &net->edges.a[ln->edge];
+    int best = -1, bd = 1 << 30;
+    for (uint32_t i = 0; i < e->nlanes; i++)
+      if (choose_link(sim, v->trip, e->lane0 + i, v->ri) != GW_NONE) {
+        int d = (int)i - (int)ln->index;
+        if (d < 0) d = -d;
+        if (d < bd) bd = d, best = (int)i;
+      }
+    if (best < 0) continue;
+    uint32_t target = e->lane0 + (uint32_t)((int)ln->index + (best > (int)ln->index ? 1 : -1));
+    const gw_veh *a, *b;
+    double lg = gap_on(sim, target, v, &a, &b);
+    if (a && lg < 0.5 * v->speed * v->speed / v->edecel) continue;
+    if (a && lg < 0) continue;
+    if (b && v->pos - b->pos - v->length < 0.5 * b->speed * b->speed / b->edecel + 0.1) continue;
+    if (ghost_add(sim, vi, v->lane, 0.5 * (ln->width_m + net->lanes.a[target].width_m))) continue;
+    gw__lane_remove(sim, v->lane, vi);
+    v->lane = target;
+    v->changed = 1;
+    v->cf_lc_t = sim->t;
+    cf->prev[vi] = GW_NONE;
+    gw__lane_insert(sim, target, vi);
+    on_lane(sim, v, vi);
+  }
+}
+
 static void lane_change(gw_sim *sim) {
   const gw_net *net = sim->net;
   const double dt = sim->cfg.step_s;
@@ -297,6 +896,7 @@ static void lane_change(gw_sim *sim) {
       uint32_t vi = L->v[k];
       gw_veh *v = &sim->veh[vi];
       if (v->changed || sim->t - v->cf_lc_t < CF_LC_COOLING_S - 1e-9) continue;
+      if (sim->cf->nghost && is_changing(sim, vi)) continue;
       if (ln->length_m - v->pos < 30) continue;
       double cur;
       if (k > 0) {
@@ -334,12 +934,14 @@ static void lane_change(gw_sim *sim) {
         double fg = v->pos - b->pos - v->length;
         if (fg < 0.5 * b->speed * b->speed / b->edecel) continue;
       }
+      if (ghost_add(sim, vi, l, 0.5 * (ln->width_m + net->lanes.a[target].width_m))) continue;
       gw__lane_remove(sim, l, vi);
       v->lane = target;
       v->changed = 1;
       v->cf_lc_t = sim->t;
+      sim->cf->prev[vi] = GW_NONE;
       gw__lane_insert(sim, target, vi);
-      v->link = choose_link(sim, tr, target, v->ri);
+      on_lane(sim, v, vi);
       k--; /* the next vehicle moved up */
     }
   }
@@ -390,6 +992,14 @@ static void make_due(gw_sim *sim, uint32_t vi) {
     if (tr->route_n < 2 || lane_leads_to(net, e->lane0 + i, tr->route[1]))
       cand[nc++] = e->lane0 + i;
   if (nc == 0) cand[nc++] = e->lane0;
+  /* Lanes that keep the route open further, when only some do (SUMO nets). */
+  uint32_t deep[32], nd = 0;
+  for (uint32_t i = 0; i < nc; i++)
+    if (lane_feasible(net, tr, cand[i], 0, CF_PLAN_DEPTH)) deep[nd++] = cand[i];
+  if (nd > 0 && nd < nc) {
+    memcpy(cand, deep, nd * sizeof *deep);
+    nc = nd;
+  }
   uint32_t pick = (uint32_t)(gw__rng_uniform(sim->cfg.seed, ((uint64_t)vi << 4) | 3, 0) * nc);
   v->lane = cand[pick < nc ? pick : 0];
 }
@@ -420,7 +1030,9 @@ static int insert(gw_sim *sim) {
       v->ri = 0;
       v->via_i = 0;
       v->halted = 1;
-      v->link = choose_link(sim, v->trip, lane, 0);
+      on_lane(sim, v, vi);
+      sim->cf->prev[vi] = GW_NONE;
+      sim->cf->enter[vi] = UINT64_MAX;
       if (gw__lane_insert(sim, lane, vi) == GW_OK) {
         v->state = VS_RUNNING;
         v->depart_t = sim->t;
@@ -438,19 +1050,24 @@ static int insert(gw_sim *sim) {
 /* ---- move --------------------------------------------------------------- */
 
 /* Onto the lane after v->lane; 0 when there is none (the route ends). */
-static int advance(gw_sim *sim, gw_veh *v) {
+static int advance(gw_sim *sim, gw_veh *v, uint32_t vi) {
   const gw_net *net = sim->net;
   const gw_lane *cl = &net->lanes.a[v->lane];
+  gw_cf *cf = sim->cf;
   if (!cl->internal) {
     if (v->link == GW_NONE) return 0;
     const gw_link *lk = &net->links.a[v->link];
     if (lk->via[0] != GW_NONE) {
       v->lane = lk->via[0];
       v->via_i = 0;
+      cf->enter[vi] = sim->step;
       return 1;
     }
     v->lane = lk->to_lane;
+    cf->prev[vi] = GW_NONE;
   } else {
+    cf->prev[vi] = cl->link;
+    cf->enter[vi] = UINT64_MAX;
     const gw_link *lk = &net->links.a[cl->link];
     if (v->via_i == 0 && lk->via[1] != GW_NONE) { /* SUMO nets: a second internal lane */
       v->lane = lk->via[1];
@@ -461,7 +1078,7 @@ static int advance(gw_sim *sim, gw_veh *v) {
   }
   v->ri++;
   v->via_i = 0;
-  v->link = choose_link(sim, v->trip, v->lane, v->ri);
+  on_lane(sim, v, vi);
   return 1;
 }
 
@@ -511,7 +1128,7 @@ static void move(gw_sim *sim) {
         }
         if (v->pos <= cl->length_m) break;
         double over = v->pos - cl->length_m;
-        if (!advance(sim, v)) {
+        if (!advance(sim, v, vi)) {
           v->pos = cl->length_m;
           break;
         }
@@ -557,6 +1174,14 @@ static void move(gw_sim *sim) {
 
 int gw__cf_step(gw_sim *sim) {
   const gw_net *net = sim->net;
+  if (!sim->cf) {
+    int rc0 = cf_init(sim);
+    if (rc0) {
+      gw__cf_free(sim);
+      return rc0;
+    }
+  }
+  gw_cf *cf = sim->cf;
   gw__signals_step(sim);
   int rc = insert(sim);
   for (uint32_t l = 0; l < net->lanes.n; l++) {
@@ -564,12 +1189,24 @@ int gw__cf_step(gw_sim *sim) {
     for (uint32_t k = 0; k < L->n; k++) sim->veh[L->v[k]].changed = 0;
   }
   if (sim->cfg.lane_change) lane_change(sim);
+  if (cf->nwant) lane_change_needed(sim);
+  cf_notify(sim);
   for (uint32_t l = 0; l < net->lanes.n; l++) {
     const lane_rt *L = &sim->lanes[l];
     for (uint32_t k = 0; k < L->n; k++) sim->veh[L->v[k]].vnext = plan_vehicle(sim, L->v[k], k);
   }
   gw__detectors_begin_step(sim);
   move(sim);
+  if (cf->nghost) ghosts_update(sim);
+  /* Blockers seen by the next step's deadlock check. */
+  for (uint32_t l = 0; l < net->lanes.n; l++) {
+    const lane_rt *L = &sim->lanes[l];
+    for (uint32_t k = 0; k < L->n; k++) {
+      uint32_t i = L->v[k], bk = cf->blocker_new[i];
+      cf->blocker[i] = bk != GW_NONE && sim->veh[bk].state == VS_RUNNING ? bk : GW_NONE;
+      cf->blocker_new[i] = GW_NONE;
+    }
+  }
   gw__detectors_end_step(sim);
   sim->stats.veh_steps += sim->stats.running;
   if (sim->stats.running > sim->stats.peak_running) sim->stats.peak_running = sim->stats.running;

@@ -237,6 +237,7 @@ void gw_sim_destroy(gw_sim *sim) {
   gw__free(sim->lane_n);
   gw__free(sim->lane_sig);
   gw__free(sim->cf_stamp);
+  gw__cf_free(sim);
   gw__free(sim->in_off);
   gw__free(sim->in_links);
   gw__free(sim->ij_lane_off);

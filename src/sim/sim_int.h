@@ -144,6 +144,7 @@ struct gw_sim {
   tls_rt *tls;
   uint8_t *lane_sig;  /* per lane: a normal lane that ends at a signal */
   uint64_t *cf_stamp; /* CityFlow dynamics: per lane, step + 1 of its last insertion try */
+  struct gw_cf *cf;   /* CityFlow dynamics: crossing points and their state (cityflow_dyn.c) */
   gw_sim_stats stats;
   gw_trip_fn on_trip;
   void *on_trip_ud;
@@ -154,6 +155,7 @@ void gw__finish_trip(gw_sim *sim, uint32_t vi);
 
 /* cityflow_dyn.c: the step of the CityFlow dynamics (gw_sim_step calls it). */
 int gw__cf_step(gw_sim *sim);
+void gw__cf_free(gw_sim *sim);
 
 /* signals.c */
 int gw__signals_init(gw_sim *sim);

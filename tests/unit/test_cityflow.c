@@ -448,12 +448,130 @@ static void test_generated_grids(void **state) {
   }
 }
 
+/* ---- crossing points ------------------------------------------------------ */
+
+/* A through movement a -> b (west to east) and a left turn c -> s (from the
+** east to the south) that cross inside C, green together. */
+static const char cross_net[] =
+    "{\"intersections\":["
+    "{\"id\":\"W\",\"point\":{\"x\":0,\"y\":0},\"virtual\":true,\"roads\":[\"a\"]},"
+    "{\"id\":\"E\",\"point\":{\"x\":400,\"y\":0},\"virtual\":true,\"roads\":[\"b\",\"c\"]},"
+    "{\"id\":\"S\",\"point\":{\"x\":200,\"y\":-200},\"virtual\":true,\"roads\":[\"s\"]},"
+    "{\"id\":\"C\",\"point\":{\"x\":200,\"y\":0},\"virtual\":false,\"width\":10,"
+    "\"roads\":[\"a\",\"b\",\"c\",\"s\"],\"roadLinks\":["
+    "{\"type\":\"go_straight\",\"startRoad\":\"a\",\"endRoad\":\"b\","
+    "\"laneLinks\":[{\"startLaneIndex\":0,\"endLaneIndex\":0}]},"
+    "{\"type\":\"turn_left\",\"startRoad\":\"c\",\"endRoad\":\"s\","
+    "\"laneLinks\":[{\"startLaneIndex\":0,\"endLaneIndex\":0}]}],"
+    "\"trafficLight\":{\"lightphases\":[{\"time\":30,\"availableRoadLinks\":[0,1]}]}}],"
+    "\"roads\":["
+    "{\"id\":\"a\",\"startIntersection\":\"W\",\"endIntersection\":\"C\","
+    "\"points\":[{\"x\":0,\"y\":0},{\"x\":200,\"y\":0}],\"lanes\":[{\"width\":3,\"maxSpeed\":11."
+    "111}]},"
+    "{\"id\":\"b\",\"startIntersection\":\"C\",\"endIntersection\":\"E\","
+    "\"points\":[{\"x\":200,\"y\":0},{\"x\":400,\"y\":0}],\"lanes\":[{\"width\":3,\"maxSpeed\":11."
+    "111}]},"
+    "{\"id\":\"c\",\"startIntersection\":\"E\",\"endIntersection\":\"C\","
+    "\"points\":[{\"x\":400,\"y\":0},{\"x\":200,\"y\":0}],\"lanes\":[{\"width\":3,\"maxSpeed\":11."
+    "111}]},"
+    "{\"id\":\"s\",\"startIntersection\":\"C\",\"endIntersection\":\"S\","
+    "\"points\":[{\"x\":200,\"y\":0},{\"x\":200,\"y\":-200}],\"lanes\":[{\"width\":3,\"maxSpeed\":"
+    "11.111}]}"
+    "]}";
+
+#define CF_VEH                                                                     \
+  "{\"length\":5,\"width\":2,\"maxPosAcc\":2,\"maxNegAcc\":4.5,\"usualPosAcc\":2," \
+  "\"usualNegAcc\":4.5,\"minGap\":2.5,\"maxSpeed\":11.111,\"headwayTime\":2}"
+
+typedef struct arrivals {
+  double t[4];
+} arrivals;
+
+static void on_arrival(void *ud, const gw_trip_record *rec) {
+  arrivals *a = ud;
+  if (rec->index < 4) a->t[rec->index] = rec->arrival_s;
+}
+
+/* Arrival times of the flows in `flow_json` on cross_net. */
+static arrivals run_cross(const char *flow_json, gw_sim_stats *st) {
+  gw_net *net;
+  gw_demand *d;
+  gw_error err = {0, {0}};
+  if (gw_net_load_cityflow_buffer("cross.json", cross_net, strlen(cross_net), &net, &err))
+    fail_msg("%s", err.msg);
+  if (gw_demand_load_cityflow_buffer(net, "f.json", flow_json, strlen(flow_json), 3600, &d, &err))
+    fail_msg("%s", err.msg);
+  gw_sim_config cfg;
+  gw_sim_config_defaults(&cfg);
+  cfg.end_s = 600;
+  cfg.dynamics = GW_DYNAMICS_CITYFLOW;
+  cfg.time_to_teleport_s = 0;
+  gw_sim *sim;
+  assert_int_equal(gw_sim_create(net, d, &cfg, &sim), GW_OK);
+  arrivals a = {{-1, -1, -1, -1}};
+  gw_sim_on_trip(sim, on_arrival, &a);
+  while (!gw_sim_done(sim)) assert_int_equal(gw_sim_step(sim), GW_OK);
+  gw_sim_stats_get(sim, st);
+  gw_sim_destroy(sim);
+  gw_demand_destroy(d);
+  gw_net_destroy(net);
+  return a;
+}
+
+/* CityFlow's Cross: a left turn yields to a through movement reaching the
+** crossing point at the same time (straight 3 > left 2), the through
+** vehicle does not slow down; each alone moves freely. */
+static void test_cross_left_yields(void **state) {
+  (void)state;
+  gw_sim_stats st;
+  arrivals straight = run_cross("[{\"vehicle\":" CF_VEH
+                                ",\"route\":[\"a\",\"b\"],"
+                                "\"interval\":5,\"startTime\":0,\"endTime\":0}]",
+                                &st);
+  arrivals left = run_cross("[{\"vehicle\":" CF_VEH
+                            ",\"route\":[\"c\",\"s\"],"
+                            "\"interval\":5,\"startTime\":0,\"endTime\":0}]",
+                            &st);
+  arrivals both = run_cross("[{\"vehicle\":" CF_VEH
+                            ",\"route\":[\"a\",\"b\"],"
+                            "\"interval\":5,\"startTime\":0,\"endTime\":0},"
+                            "{\"vehicle\":" CF_VEH
+                            ",\"route\":[\"c\",\"s\"],"
+                            "\"interval\":5,\"startTime\":0,\"endTime\":0}]",
+                            &st);
+  assert_true(straight.t[0] > 0 && left.t[0] > 0);
+  assert_true(fabs(both.t[0] - straight.t[0]) < 1e-9); /* the through vehicle keeps its way */
+  assert_true(both.t[1] > left.t[0] + 0.5);            /* the left turn waited */
+  assert_int_equal(st.collisions, 0);
+}
+
+/* The waiting buffer: vehicles due while the first lane is occupied wait
+** and enter one per step once the last one is further than its length plus
+** minGap (5 + 2.5 m): from rest at 2 m/s^2 it is at 1, 4, 9 m after steps
+** 0, 1, 2, so the second of two vehicles due at 0 enters at step 3 and
+** arrives exactly 3 s after the first. */
+static void test_waiting_buffer(void **state) {
+  (void)state;
+  gw_sim_stats st;
+  arrivals a = run_cross("[{\"vehicle\":" CF_VEH
+                         ",\"route\":[\"a\",\"b\"],"
+                         "\"interval\":1,\"startTime\":0,\"endTime\":0},"
+                         "{\"vehicle\":" CF_VEH
+                         ",\"route\":[\"a\",\"b\"],"
+                         "\"interval\":1,\"startTime\":0,\"endTime\":0}]",
+                         &st);
+  assert_true(a.t[0] > 0);
+  assert_true(fabs(a.t[1] - a.t[0] - 3) < 1e-9);
+  assert_int_equal(st.collisions, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_import_1x1),         cmocka_unit_test(test_import_errors),
       cmocka_unit_test(test_routes_and_flows),   cmocka_unit_test(test_metrics_one_vehicle),
       cmocka_unit_test(test_fixedtime_sequence), cmocka_unit_test(test_controllers_run),
-      cmocka_unit_test(test_generated_grids),
+      cmocka_unit_test(test_generated_grids),    cmocka_unit_test(test_cross_left_yields),
+      cmocka_unit_test(test_waiting_buffer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
