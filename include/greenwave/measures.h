@@ -9,8 +9,9 @@
 ** never fatal and never silently dropped: each is counted under a reason,
 ** with the first few line numbers kept for the message.  The *measures
 ** engine* is fed the events of one signal in time order and emits one
-** record per completed phase cycle, per detector arrival and per volume bin
-** through a sink, keeping only per-phase totals itself; docs/measures.md
+** record per completed phase cycle, per detector arrival, per volume,
+** approach delay and turning movement bin and per pedestrian served through
+** a sink, keeping only per-phase totals itself; docs/measures.md
 ** defines every number it produces.  The *detector health* checks read the
 ** same events and report stuck-on, silent, chattering and implausibly
 ** counting detectors, in fixed memory per detector.
@@ -113,12 +114,31 @@ typedef struct gw_detector_link {
   int phase;
 } gw_detector_link;
 
-/* Reads a CSV map "SignalID,Detector,Phase" (header line optional) and
-** keeps the rows of `signal` in *out (free with gw_detector_map_free).  A
-** malformed row is an error naming file, line and what was expected. */
+/* The movements a detector's lane serves, for turning movement counts: a
+** mask of these bits, 0 when the map does not say.  A shared lane serves
+** several (GW_MOVE_T | GW_MOVE_R is "TR"). */
+enum { GW_MOVE_L = 1, GW_MOVE_T = 2, GW_MOVE_R = 4 };
+#define GW_MOVE_N 8 /* masks 0..7 */
+
+/* Reads a CSV map "SignalID,Detector,Phase[,Movement]" (header line
+** optional; Movement L, T, R or a combination such as TR or TL, may be
+** empty) and keeps the rows of `signal` in *out (free with
+** gw_detector_map_free).  A malformed row is an error naming file, line and
+** what was expected. */
 int gw_detector_map_read(const char *path, const char *signal, gw_detector_link **out, size_t *n,
                          gw_error *err);
-void gw_detector_map_free(gw_detector_link *links);
+/* The same, with each row's movement (GW_MOVE_* mask, 0 when the row has
+** none) in *movements, parallel to *out; free both with
+** gw_detector_map_free. */
+int gw_detector_map_read_ex(const char *path, const char *signal, gw_detector_link **out,
+                            int **movements, size_t *n, gw_error *err);
+void gw_detector_map_free(void *links);
+/* "T", "L", "R", "TL", "TR", "LR", "TLR" for a GW_MOVE_* mask; "" for 0. */
+const char *gw_movement_name(int movement);
+/* Parses the letters L, T and R in any order (any case, each at most
+** once) into a GW_MOVE_* mask; an empty string gives 0.  GW_EPARSE
+** otherwise. */
+int gw_movement_parse(const char *s, size_t len, int *out);
 
 /* ---- measures ----------------------------------------------------------- */
 
@@ -160,6 +180,37 @@ typedef struct gw_volume_bin {
   double vph;     /* count scaled to vehicles per hour */
 } gw_volume_bin;
 
+/* Approach delay of one phase in one bin (the bins of gw_volume_bin):
+** the arrivals in the bin whose delay is known, and their delay.  An
+** arrival on green or yellow is delayed 0 s, one on red until the next
+** begin green of the phase. */
+typedef struct gw_delay_bin {
+  int phase;
+  double start_t, bin_s;
+  uint32_t arrivals;     /* arrivals of the bin with a known delay */
+  uint32_t arrivals_red; /* of those on red */
+  double delay_s;        /* their total delay, vehicle-seconds */
+  double avg_delay_s;    /* delay_s / arrivals; 0 without arrivals */
+} gw_delay_bin;
+
+/* Turning movement count: detector-on events of the detectors of one
+** phase and one movement (GW_MOVE_* mask) in one bin. */
+typedef struct gw_tmc_bin {
+  int phase;
+  int movement;
+  double start_t, bin_s;
+  uint32_t count;
+  double vph;
+} gw_tmc_bin;
+
+/* One pedestrian served: the first call (45) or push-button press (90) of
+** a phase while no call waited, and the begin walk (21) that served it. */
+typedef struct gw_ped_delay {
+  int phase;
+  double call_t, walk_t;
+  double delay_s; /* walk_t - call_t */
+} gw_ped_delay;
+
 /* Where records go; any callback may be NULL.  Arrivals are emitted as they
 ** happen, so the arrivals of the last, unfinished cycle of a log are
 ** emitted although that cycle never is. */
@@ -170,12 +221,24 @@ typedef struct gw_measures_sink {
   void *ud;
 } gw_measures_sink;
 
+/* Where the approach delay, turning movement and pedestrian records go
+** (gw_measures_set_sink_ext); any callback may be NULL.  Delay bins of
+** different phases may come out of time order (a bin goes out once the red
+** arrivals in it have met their green); each phase's come in order. */
+typedef struct gw_measures_sink_ext {
+  void (*delay)(void *ud, const gw_delay_bin *b);
+  void (*tmc)(void *ud, const gw_tmc_bin *b);
+  void (*ped)(void *ud, const gw_ped_delay *p);
+  void *ud;
+} gw_measures_sink_ext;
+
 typedef struct gw_measures_config {
   const gw_detector_link *detectors; /* copied; may be NULL */
   size_t ndetectors;                 /* at most GW_MEASURES_MAX_DETECTORS */
   double bin_s;                      /* volume bin; 0: 900 */
   double red_window_s;               /* split failure red window; 0: 5 */
   double fail_threshold;             /* split failure occupancy; 0: 0.79 */
+  const int *movements;              /* GW_MOVE_* per detector row, parallel; may be NULL */
 } gw_measures_config;
 
 /* Totals of one phase over its completed cycles (events counted directly
@@ -195,6 +258,20 @@ typedef struct gw_phase_summary {
   double aog_pct;        /* 100 * arrivals on green / arrivals; 0 without arrivals */
   double green_share;    /* green_s / cycle_s */
   double platoon_ratio;  /* (aog_pct / 100) / green_share; 0 when undefined */
+  /* Approach delay: every arrival inside a cycle whose delay is known. */
+  uint64_t delay_arrivals, delay_red_arrivals;
+  uint64_t delay_unresolved; /* arrivals on red whose green never came in range */
+  double delay_s;            /* vehicle-seconds */
+  double avg_delay_s;        /* delay_s / delay_arrivals; 0 without arrivals */
+  double max_delay_s;        /* the longest wait of one vehicle */
+  /* Turning movement counts: detector-ons by GW_MOVE_* mask. */
+  uint32_t tmc_movements; /* bit m: a detector of movement mask m is mapped */
+  uint64_t tmc[GW_MOVE_N];
+  /* Pedestrians (events 21-23, 45, 89, 90 of the phase). */
+  uint64_t ped_events;
+  uint64_t ped_walks, ped_calls, ped_presses; /* events 21, 45 and 90 */
+  uint64_t ped_delays;                        /* calls served by a walk */
+  double ped_delay_s, ped_avg_delay_s, ped_max_delay_s;
 } gw_phase_summary;
 
 typedef struct gw_measures gw_measures;
@@ -202,6 +279,9 @@ typedef struct gw_measures gw_measures;
 /* GW_EINVAL for a detector link outside the limits or a bad parameter. */
 int gw_measures_create(const gw_measures_config *cfg, const gw_measures_sink *sink,
                        gw_measures **out);
+/* Sets the sink of the approach delay, turning movement and pedestrian
+** records; call before the first feed.  GW_ESTATE after it. */
+int gw_measures_set_sink_ext(gw_measures *m, const gw_measures_sink_ext *sink);
 /* Feeds one event of the signal.  Events must come in time order; an
 ** earlier one is counted (gw_measures_out_of_order) and ignored. */
 int gw_measures_feed(gw_measures *m, double t, int code, int param);

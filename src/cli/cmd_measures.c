@@ -4,9 +4,10 @@
 ** standalone SVG chart.
 **
 ** The log is streamed through the library's reader and measures engine;
-** this file only keeps the records it prints (cycles, and for the Purdue
-** coordination diagram the arrivals), so its memory grows with the number
-** of cycles in the chosen time range, not with the size of the log.
+** this file only keeps the records it prints (cycles, bins, pedestrian
+** delays, and for the Purdue coordination diagram the arrivals), so its
+** memory grows with the number of cycles in the chosen time range, not with
+** the size of the log.
 ** Malformed rows never stop it: their counts, with the first line numbers,
 ** go to stderr.
 */
@@ -39,6 +40,13 @@ static const char usage[] =
     "                over the first 5 s of red, failure when both >= 0.79\n"
     "  volume        approach volume: detector-on counts per 15 min bin, in veh/h\n"
     "  redyellow     detector-on events during yellow and red (red clearance apart)\n"
+    "  delay         approach delay: an arrival on red waits until the next begin\n"
+    "                green, one on green or yellow 0 s; total (veh-h) and per\n"
+    "                vehicle (s/veh), per phase and per 15 min bin\n"
+    "  tmc           turning movement counts: detector-ons per movement (L, T, R,\n"
+    "                TR, ...; the map's 4th column) and phase per 15 min bin\n"
+    "  peddelay      pedestrian delay: from a call (45) or button press (90) to the\n"
+    "                next begin walk (21) of the phase; count, mean and max\n"
     "  health        detector health: one line per finding (stuck on, no activity,\n"
     "                chatter, low or high volume against the phase's other detectors)\n"
     "\n"
@@ -47,11 +55,12 @@ static const char usage[] =
     "  --measure NAME        one of the measures above (required)\n"
     "  --from TIME, --to TIME\n"
     "                        only events in [from, to), e.g. '2026-01-05 07:00:00'\n"
-    "  --detectors MAP.csv   detector map, rows SignalID,Detector,Phase (header\n"
-    "                        optional); required by pcd, aog, splitfail, volume and\n"
-    "                        redyellow, since log detector numbers name channels\n"
+    "  --detectors MAP.csv   detector map, rows SignalID,Detector,Phase[,Movement]\n"
+    "                        (header optional); required by pcd, aog, splitfail,\n"
+    "                        volume, redyellow, delay and tmc, since log detector\n"
+    "                        numbers name channels; tmc needs the Movement column\n"
     "  --phase N             print only phase N\n"
-    "  --bin SECONDS         volume bin (default 900)\n"
+    "  --bin SECONDS         volume, delay and tmc bin (default 900)\n"
     "  --json                JSON instead of a text table\n"
     "  --stuck-on S          health: stuck on when on for longer than S s (600)\n"
     "  --no-activity S       health: no activity when silent for longer than S s\n"
@@ -63,20 +72,36 @@ static const char usage[] =
     "                        health: count below R x (above R x) the median of the\n"
     "                        other detectors of its phase (0.2 and 5; needs\n"
     "                        --detectors and at least 2 other detectors)\n"
-    "  --svg FILE            also draw a chart (pcd and split only): for pcd each\n"
-    "                        arrival as a dot over time in cycle, on the green,\n"
+    "  --svg FILE            also draw a chart (pcd, split, delay and tmc): for pcd\n"
+    "                        each arrival as a dot over time in cycle, on the green,\n"
     "                        yellow and red bands of its cycle, one panel per phase;\n"
     "                        for split one bar per cycle of the lowest phase, the\n"
-    "                        greens of every phase stacked, with the cycle length\n"
+    "                        greens of every phase stacked, with the cycle length;\n"
+    "                        for delay the delay per vehicle per bin, for tmc the\n"
+    "                        counts per bin stacked by movement, a panel per phase\n"
     "  -h, --help            this text\n"
     "\n"
     "Rows that cannot be read (bad fields, unknown event codes) are skipped and\n"
     "counted; the counts and their first line numbers are printed on stderr.\n"
     "Exit status: 0 done, 1 the log or map could not be read, 2 usage error.\n";
 
-enum { M_SPLIT, M_TERM, M_PCD, M_AOG, M_SPLITFAIL, M_VOLUME, M_REDYELLOW, M_HEALTH, M_N };
+enum {
+  M_SPLIT,
+  M_TERM,
+  M_PCD,
+  M_AOG,
+  M_SPLITFAIL,
+  M_VOLUME,
+  M_REDYELLOW,
+  M_DELAY,
+  M_TMC,
+  M_PEDDELAY,
+  M_HEALTH,
+  M_N
+};
 static const char *const mnames[M_N] = {"split",     "terminations", "pcd",       "aog",
-                                        "splitfail", "volume",       "redyellow", "health"};
+                                        "splitfail", "volume",       "redyellow", "delay",
+                                        "tmc",       "peddelay",     "health"};
 static const char *const term_names[4] = {"-", "gap out", "max out", "force off"};
 static const char *const state_names[3] = {"green", "yellow", "red"};
 
@@ -85,6 +110,9 @@ typedef struct ctx {
   GW_VEC(gw_cycle) cycles;
   GW_VEC(gw_arrival) arrivals;
   GW_VEC(gw_volume_bin) bins;
+  GW_VEC(gw_delay_bin) delays;
+  GW_VEC(gw_tmc_bin) tmc;
+  GW_VEC(gw_ped_delay) peds;
   int keep_arrivals;
   int oom;
 } ctx;
@@ -100,6 +128,25 @@ static void on_arrival(void *ud, const gw_arrival *a) {
 static void on_bin(void *ud, const gw_volume_bin *b) {
   ctx *x = ud;
   if (gw_vec_push(&x->bins, *b)) x->oom = 1;
+}
+static void on_delay(void *ud, const gw_delay_bin *b) {
+  ctx *x = ud;
+  if (gw_vec_push(&x->delays, *b)) x->oom = 1;
+}
+static void on_tmc(void *ud, const gw_tmc_bin *b) {
+  ctx *x = ud;
+  if (gw_vec_push(&x->tmc, *b)) x->oom = 1;
+}
+static void on_ped(void *ud, const gw_ped_delay *p) {
+  ctx *x = ud;
+  if (gw_vec_push(&x->peds, *p)) x->oom = 1;
+}
+/* Delay bins come per phase as their red arrivals meet their green: into
+** time order, then phase order, as the volume bins come. */
+static int cmp_delay(const void *a, const void *b) {
+  const gw_delay_bin *x = a, *y = b;
+  if (x->start_t != y->start_t) return x->start_t < y->start_t ? -1 : 1;
+  return (x->phase > y->phase) - (x->phase < y->phase);
 }
 static int on_event(void *ud, const gw_log_event *e) {
   ctx *x = ud;
@@ -207,8 +254,61 @@ static void print_summary_json(FILE *f, const gw_phase_summary *s, int measure, 
               (unsigned long long)s->arrivals[1], (unsigned long long)s->arrivals[2],
               (unsigned long long)s->redclear_actuations);
       break;
+    case M_DELAY:
+      fprintf(f,
+              ", \"arrivals\": %llu, \"arrivals_red\": %llu, \"unresolved\": %llu, "
+              "\"total_delay_veh_h\": %.4f, \"avg_delay_s\": %.2f, \"max_delay_s\": %.1f",
+              (unsigned long long)s->delay_arrivals, (unsigned long long)s->delay_red_arrivals,
+              (unsigned long long)s->delay_unresolved, s->delay_s / 3600, s->avg_delay_s,
+              s->max_delay_s);
+      break;
+    case M_TMC: {
+      uint64_t tot = 0;
+      fprintf(f, ", \"movements\": [");
+      int k = 0;
+      for (int mv = 1; mv < GW_MOVE_N; mv++) {
+        if (!(s->tmc_movements & (1u << mv))) continue;
+        fprintf(f, "%s{\"movement\": \"%s\", \"count\": %llu}", k++ ? ", " : "",
+                gw_movement_name(mv), (unsigned long long)s->tmc[mv]);
+        tot += s->tmc[mv];
+      }
+      fprintf(f, "], \"count\": %llu", (unsigned long long)tot);
+      break;
+    }
+    case M_PEDDELAY:
+      fprintf(f,
+              ", \"walks\": %llu, \"calls\": %llu, \"presses\": %llu, \"delays\": %llu, "
+              "\"avg_delay_s\": %.2f, \"max_delay_s\": %.1f",
+              (unsigned long long)s->ped_walks, (unsigned long long)s->ped_calls,
+              (unsigned long long)s->ped_presses, (unsigned long long)s->ped_delays,
+              s->ped_avg_delay_s, s->ped_max_delay_s);
+      break;
   }
   fputc('}', f);
+}
+
+/* Whether phase summary s belongs in the output of `measure`: turning
+** movement counts list the phases with a movement in the map, pedestrian
+** delay the phases with pedestrian events, the rest every phase. */
+static int listed(const gw_phase_summary *s, int measure, int phase) {
+  if (phase && s->phase != phase) return 0;
+  if (measure == M_TMC) return s->tmc_movements != 0;
+  if (measure == M_PEDDELAY) return s->ped_events != 0;
+  return 1;
+}
+
+/* A plain note when a measure has nothing to work on; NULL otherwise. */
+static const char *empty_note(int measure, const gw_phase_summary *sum, size_t nsum) {
+  int any = 0;
+  for (size_t i = 0; i < nsum; i++) any |= listed(&sum[i], measure, 0);
+  if (any) return NULL;
+  if (measure == M_TMC)
+    return "the detector map names no movement (a 4th column L, T, R, TL, TR, ...): no turning "
+           "movement counts";
+  if (measure == M_PEDDELAY)
+    return "no pedestrian events (codes 21-23, 45, 89, 90) of this signal in the range: no "
+           "pedestrian delay (logs of Greenwave's simulator have none; it has no pedestrians)";
+  return NULL;
 }
 
 static void print_json(const ctx *x, int measure, int phase, const char *signal, const char *from,
@@ -270,10 +370,68 @@ static void print_json(const ctx *x, int measure, int phase, const char *signal,
     }
     printf("\n  ]");
   }
+  if (measure == M_DELAY) {
+    printf(",\n  \"bins\": [");
+    int first = 1;
+    for (size_t i = 0; i < x->delays.n; i++) {
+      const gw_delay_bin *b = &x->delays.a[i];
+      if (phase && b->phase != phase) continue;
+      char ts[32];
+      gw_time_format(b->start_t, ts, sizeof ts);
+      printf(
+          "%s\n    {\"phase\": %d, \"start\": \"%s\", \"bin_s\": %.0f, \"arrivals\": %u, "
+          "\"arrivals_red\": %u, \"delay_s\": %.1f, \"delay_veh_h\": %.4f, "
+          "\"avg_delay_s\": %.2f}",
+          first ? "" : ",", b->phase, ts, b->bin_s, b->arrivals, b->arrivals_red, b->delay_s,
+          b->delay_s / 3600, b->avg_delay_s);
+      first = 0;
+    }
+    printf("\n  ]");
+  }
+  if (measure == M_TMC) {
+    printf(",\n  \"bins\": [");
+    int first = 1;
+    for (size_t i = 0; i < x->tmc.n; i++) {
+      const gw_tmc_bin *b = &x->tmc.a[i];
+      if (phase && b->phase != phase) continue;
+      char ts[32];
+      gw_time_format(b->start_t, ts, sizeof ts);
+      printf(
+          "%s\n    {\"phase\": %d, \"movement\": \"%s\", \"start\": \"%s\", \"bin_s\": %.0f, "
+          "\"count\": %u, \"vph\": %.1f}",
+          first ? "" : ",", b->phase, gw_movement_name(b->movement), ts, b->bin_s, b->count,
+          b->vph);
+      first = 0;
+    }
+    printf("\n  ]");
+  }
+  if (measure == M_PEDDELAY) {
+    uint64_t nped = 0;
+    for (size_t i = 0; i < nsum; i++)
+      if (!phase || sum[i].phase == phase) nped += sum[i].ped_events;
+    printf(",\n  \"pedestrian_events\": %llu,\n  \"delays\": [", (unsigned long long)nped);
+    int first = 1;
+    for (size_t i = 0; i < x->peds.n; i++) {
+      const gw_ped_delay *d = &x->peds.a[i];
+      if (phase && d->phase != phase) continue;
+      char a[32], b[32];
+      gw_time_format(d->call_t, a, sizeof a);
+      gw_time_format(d->walk_t, b, sizeof b);
+      printf("%s\n    {\"phase\": %d, \"call\": \"%s\", \"walk\": \"%s\", \"delay_s\": %.1f}",
+             first ? "" : ",", d->phase, a, b, d->delay_s);
+      first = 0;
+    }
+    printf("\n  ]");
+  }
+  const char *note = empty_note(measure, sum, nsum);
+  if (note) {
+    printf(",\n  \"note\": ");
+    json_str(stdout, note);
+  }
   printf(",\n  \"phases\": [");
   int first = 1;
   for (size_t i = 0; i < nsum; i++) {
-    if (phase && sum[i].phase != phase) continue;
+    if (!listed(&sum[i], measure, phase)) continue;
     print_summary_json(stdout, &sum[i], measure, first);
     first = 0;
   }
@@ -300,6 +458,42 @@ static void print_text(const ctx *x, int measure, int phase, const char *signal,
       if (measure == M_SPLITFAIL)
         printf("  %9.2f  %7.2f  %s\n", c->green_occupancy, c->red_occupancy,
                c->split_failure ? "yes" : "no");
+    }
+    printf("\n");
+  }
+  const char *note = empty_note(measure, sum, nsum);
+  if (note) printf("%s\n\n", note);
+  if (measure == M_DELAY) {
+    printf("phase  bin start             arrivals  on red  delay veh-h  delay s/veh\n");
+    for (size_t i = 0; i < x->delays.n; i++) {
+      const gw_delay_bin *b = &x->delays.a[i];
+      if (phase && b->phase != phase) continue;
+      gw_time_format(b->start_t, ts, sizeof ts);
+      printf("%5d  %s  %8u  %6u  %11.3f  %11.1f\n", b->phase, ts, b->arrivals, b->arrivals_red,
+             b->delay_s / 3600, b->avg_delay_s);
+    }
+    printf("\n");
+  }
+  if (measure == M_TMC && !note) {
+    printf("phase  movement  bin start               count      veh/h\n");
+    for (size_t i = 0; i < x->tmc.n; i++) {
+      const gw_tmc_bin *b = &x->tmc.a[i];
+      if (phase && b->phase != phase) continue;
+      gw_time_format(b->start_t, ts, sizeof ts);
+      printf("%5d  %-8s  %s  %6u  %9.1f\n", b->phase, gw_movement_name(b->movement), ts, b->count,
+             b->vph);
+    }
+    printf("\n");
+  }
+  if (measure == M_PEDDELAY && !note) {
+    printf("phase  call                   begin walk             delay s\n");
+    for (size_t i = 0; i < x->peds.n; i++) {
+      const gw_ped_delay *d = &x->peds.a[i];
+      if (phase && d->phase != phase) continue;
+      char wt[32];
+      gw_time_format(d->call_t, ts, sizeof ts);
+      gw_time_format(d->walk_t, wt, sizeof wt);
+      printf("%5d  %s  %s  %7.1f\n", d->phase, ts, wt, d->delay_s);
     }
     printf("\n");
   }
@@ -334,10 +528,20 @@ static void print_text(const ctx *x, int measure, int phase, const char *signal,
     case M_REDYELLOW:
       printf("phase  cycles  on yellow  on red  of which in red clearance\n");
       break;
+    case M_DELAY:
+      printf(
+          "phase  cycles  arrivals  on red  delay veh-h  delay s/veh  max delay s  unresolved\n");
+      break;
+    case M_TMC:
+      if (!note) printf("phase  movement     count\n");
+      break;
+    case M_PEDDELAY:
+      if (!note) printf("phase  walks  calls  presses  delays  mean delay s  max delay s\n");
+      break;
   }
   for (size_t i = 0; i < nsum; i++) {
     const gw_phase_summary *s = &sum[i];
-    if (phase && s->phase != phase) continue;
+    if (!listed(s, measure, phase)) continue;
     uint64_t arr = s->arrivals[0] + s->arrivals[1] + s->arrivals[2];
     uint64_t terms = s->gap_outs + s->max_outs + s->force_offs;
     double tn = terms ? 100.0 / (double)terms : 0;
@@ -371,6 +575,24 @@ static void print_text(const ctx *x, int measure, int phase, const char *signal,
         printf("%5d  %6u  %9llu  %6llu  %25llu\n", s->phase, s->cycles,
                (unsigned long long)s->arrivals[1], (unsigned long long)s->arrivals[2],
                (unsigned long long)s->redclear_actuations);
+        break;
+      case M_DELAY:
+        printf("%5d  %6u  %8llu  %6llu  %11.3f  %11.1f  %11.1f  %10llu\n", s->phase, s->cycles,
+               (unsigned long long)s->delay_arrivals, (unsigned long long)s->delay_red_arrivals,
+               s->delay_s / 3600, s->avg_delay_s, s->max_delay_s,
+               (unsigned long long)s->delay_unresolved);
+        break;
+      case M_TMC:
+        for (int mv = 1; mv < GW_MOVE_N; mv++)
+          if (s->tmc_movements & (1u << mv))
+            printf("%5d  %-8s  %8llu\n", s->phase, gw_movement_name(mv),
+                   (unsigned long long)s->tmc[mv]);
+        break;
+      case M_PEDDELAY:
+        printf("%5d  %5llu  %5llu  %7llu  %6llu  %12.1f  %11.1f\n", s->phase,
+               (unsigned long long)s->ped_walks, (unsigned long long)s->ped_calls,
+               (unsigned long long)s->ped_presses, (unsigned long long)s->ped_delays,
+               s->ped_avg_delay_s, s->ped_max_delay_s);
         break;
     }
   }
@@ -621,6 +843,105 @@ done:
   fprintf(f, "</svg>\n");
 }
 
+/* Bar charts over the bins, one panel per phase: for delay the delay per
+** vehicle of each bin, for tmc each bin's count stacked by movement. */
+static void svg_bins(FILE *f, const ctx *x, int measure, const char *signal, int phase,
+                     const gw_phase_summary *sum, size_t nsum) {
+  int np = 0;
+  for (size_t i = 0; i < nsum; i++) np += listed(&sum[i], measure, phase);
+  double panel = PT + PH + PB;
+  svg_begin(f, np ? np * panel + 10 : 120);
+  double t0 = INFINITY, t1 = -INFINITY, bin_s = 900;
+  size_t nb = measure == M_DELAY ? x->delays.n : x->tmc.n;
+  for (size_t i = 0; i < nb; i++) {
+    double st = measure == M_DELAY ? x->delays.a[i].start_t : x->tmc.a[i].start_t;
+    bin_s = measure == M_DELAY ? x->delays.a[i].bin_s : x->tmc.a[i].bin_s;
+    if (st < t0) t0 = st;
+    if (st + bin_s > t1) t1 = st + bin_s;
+  }
+  if (!np || !nb) {
+    fprintf(f, "<text x=\"20\" y=\"40\">%s</text>\n",
+            measure == M_TMC ? "no detector with a movement in the map for this signal"
+                             : "no arrivals in the log for this signal");
+    fprintf(f, "</svg>\n");
+    return;
+  }
+  double w = SVG_W - PL - PR, bw = bin_s / (t1 - t0) * w;
+  int k = 0;
+  for (size_t i = 0; i < nsum; i++) {
+    const gw_phase_summary *s = &sum[i];
+    if (!listed(s, measure, phase)) continue;
+    double top = k++ * panel + PT, ymax = 0;
+    /* The height of each bar: per bin, summed over movements for tmc. */
+    for (size_t b = 0; b < nb; b++) {
+      if (measure == M_DELAY) {
+        const gw_delay_bin *d = &x->delays.a[b];
+        if (d->phase == s->phase && d->avg_delay_s > ymax) ymax = d->avg_delay_s;
+      } else {
+        const gw_tmc_bin *t = &x->tmc.a[b];
+        if (t->phase != s->phase) continue;
+        double tot = 0;
+        for (size_t c = 0; c < nb; c++)
+          if (x->tmc.a[c].phase == s->phase && x->tmc.a[c].start_t == t->start_t)
+            tot += x->tmc.a[c].count;
+        if (tot > ymax) ymax = tot;
+      }
+    }
+    ymax = ymax > 0 ? ceil(ymax * 1.1 / 10) * 10 : 10;
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">%s, signal ", PL,
+            top - 28, measure == M_DELAY ? "Approach delay" : "Turning movement counts");
+    xml_str(f, signal);
+    if (measure == M_DELAY) {
+      fprintf(f,
+              ", phase %d: %.2f veh-h, %.1f s/veh over %llu arrivals (%.0f-minute bins)</text>\n",
+              s->phase, s->delay_s / 3600, s->avg_delay_s, (unsigned long long)s->delay_arrivals,
+              bin_s / 60);
+      legend_item(f, PL, top - 8, palette[(s->phase - 1) % 8], "delay per vehicle in the bin", 0);
+    } else {
+      uint64_t tot = 0;
+      for (int mv = 1; mv < GW_MOVE_N; mv++) tot += s->tmc[mv];
+      fprintf(f, ", phase %d: %llu vehicles (%.0f-minute bins)</text>\n", s->phase,
+              (unsigned long long)tot, bin_s / 60);
+      double lx = PL;
+      for (int mv = 1; mv < GW_MOVE_N; mv++) {
+        if (!(s->tmc_movements & (1u << mv))) continue;
+        legend_item(f, lx, top - 8, palette[mv % 8], gw_movement_name(mv), 0);
+        lx += 60;
+      }
+    }
+    for (size_t b = 0; b < nb; b++) {
+      if (measure == M_DELAY) {
+        const gw_delay_bin *d = &x->delays.a[b];
+        if (d->phase != s->phase || d->avg_delay_s <= 0) continue;
+        double v = d->avg_delay_s;
+        const char *fill = palette[(s->phase - 1) % 8];
+        double x0 = PL + (d->start_t - t0) / (t1 - t0) * w + bw * 0.1, hgt = v / ymax * PH;
+        fprintf(f,
+                "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
+                "<title>%.1f s/veh, %u arrivals</title></rect>\n",
+                x0, top + PH - hgt, bw * 0.8, hgt, fill, v, d->arrivals);
+      } else {
+        const gw_tmc_bin *t = &x->tmc.a[b];
+        if (t->phase != s->phase || !t->count) continue;
+        /* Movements of one bin come together, in mask order: stack them. */
+        double y = top + PH;
+        for (size_t c = 0; c < b; c++)
+          if (x->tmc.a[c].phase == s->phase && x->tmc.a[c].start_t == t->start_t)
+            y -= x->tmc.a[c].count / ymax * PH;
+        double x0 = PL + (t->start_t - t0) / (t1 - t0) * w + bw * 0.1, hgt = t->count / ymax * PH;
+        fprintf(f,
+                "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
+                "<title>%s: %u</title></rect>\n",
+                x0, y - hgt, bw * 0.8, hgt, palette[t->movement % 8], gw_movement_name(t->movement),
+                t->count);
+      }
+    }
+    y_axis(f, top, ymax, measure == M_DELAY ? "delay per vehicle (s)" : "vehicles per bin");
+    time_axis(f, top, t0, t1);
+  }
+  fprintf(f, "</svg>\n");
+}
+
 /* ---- detector health ---------------------------------------------------- */
 
 typedef struct health_out {
@@ -797,19 +1118,20 @@ int gw_cmd_measures(int argc, char **argv) {
   if (measure < 0) {
     gw_cli_error(
         "unknown measure '%s': expected split, terminations, pcd, aog, splitfail, "
-        "volume, redyellow or health",
+        "volume, redyellow, delay, tmc, peddelay or health",
         mname);
     return 2;
   }
-  if (measure != M_SPLIT && measure != M_TERM && measure != M_HEALTH && !map) {
+  if (measure != M_SPLIT && measure != M_TERM && measure != M_HEALTH && measure != M_PEDDELAY &&
+      !map) {
     gw_cli_error(
-        "--measure %s needs --detectors MAP.csv (rows SignalID,Detector,Phase): the log "
+        "--measure %s needs --detectors MAP.csv (rows SignalID,Detector,Phase%s): the log "
         "names detector channels, not phases",
-        mname);
+        mname, measure == M_TMC ? ",Movement" : "");
     return 2;
   }
-  if (svg && measure != M_PCD && measure != M_SPLIT) {
-    gw_cli_error("--svg draws pcd and split only");
+  if (svg && measure != M_PCD && measure != M_SPLIT && measure != M_DELAY && measure != M_TMC) {
+    gw_cli_error("--svg draws pcd, split, delay and tmc only");
     return 2;
   }
   gw_eventlog_filter flt = {signal, -INFINITY, INFINITY};
@@ -829,22 +1151,25 @@ int gw_cmd_measures(int argc, char **argv) {
   int status = 1;
   gw_error err = {0, {0}};
   gw_detector_link *links = NULL;
+  int *moves = NULL;
   size_t nlinks = 0;
   gw_eventlog *log = NULL;
   ctx x;
   memset(&x, 0, sizeof x);
   x.keep_arrivals = measure == M_PCD;
-  if (map && gw_detector_map_read(map, signal, &links, &nlinks, &err)) {
+  if (map && gw_detector_map_read_ex(map, signal, &links, &moves, &nlinks, &err)) {
     gw_cli_error("%s", err.msg);
     goto done;
   }
   if (map && !nlinks) fprintf(stderr, "greenwave: %s: no detector of signal %s\n", map, signal);
-  gw_measures_config cfg = {links, nlinks, bin_s, 0, 0};
+  gw_measures_config cfg = {links, nlinks, bin_s, 0, 0, moves};
   gw_measures_sink sink = {on_cycle, on_arrival, on_bin, &x};
+  gw_measures_sink_ext ext = {on_delay, on_tmc, on_ped, &x};
   if (gw_measures_create(&cfg, &sink, &x.m)) {
     gw_cli_error("%s: invalid detector map", map ? map : "-");
     goto done;
   }
+  gw_measures_set_sink_ext(x.m, &ext);
   if (gw_eventlog_open(path, &log, &err)) {
     gw_cli_error("%s", err.msg);
     goto done;
@@ -862,6 +1187,7 @@ int gw_cmd_measures(int argc, char **argv) {
   const gw_phase_summary *sum;
   size_t nsum;
   gw_measures_summary(x.m, &sum, &nsum);
+  if (x.delays.n) qsort(x.delays.a, x.delays.n, sizeof *x.delays.a, cmp_delay);
   if (json)
     print_json(&x, measure, phase, signal, from, to, st, sum, nsum);
   else
@@ -874,6 +1200,8 @@ int gw_cmd_measures(int argc, char **argv) {
     }
     if (measure == M_PCD)
       svg_pcd(f, &x, signal, phase, sum, nsum);
+    else if (measure == M_DELAY || measure == M_TMC)
+      svg_bins(f, &x, measure, signal, phase, sum, nsum);
     else
       svg_split(f, &x, signal, sum, nsum);
     if (fclose(f)) {
@@ -886,8 +1214,12 @@ done:
   gw_eventlog_close(log);
   gw_measures_destroy(x.m);
   gw_detector_map_free(links);
+  gw_detector_map_free(moves);
   gw_vec_free(&x.cycles);
   gw_vec_free(&x.arrivals);
   gw_vec_free(&x.bins);
+  gw_vec_free(&x.delays);
+  gw_vec_free(&x.tmc);
+  gw_vec_free(&x.peds);
   return status;
 }

@@ -158,7 +158,13 @@ static int start_coordinated(const char *spec, const gw_scenario *sc, gw_field *
   return rc;
 }
 
-/* SignalID,Detector,Phase for every detector the control loop attached. */
+/* SignalID,Detector,Phase,Movement for every detector the control loop
+** attached.  The movement is that of the detector's lane, from the
+** directions of the lane's links: T straight, L left, R right, combined for
+** a shared lane (TR, TL, ...); a U-turn counts as a left.  A net detector
+** names its lane; a loop the control loop placed itself is the k-th of its
+** group and sits on the group's k-th approach lane.  Empty when the lane is
+** not known or has no links. */
 static int write_detector_map(const char *path, const gw_net *net, const gw_control *ctl) {
   if (!ctl) {
     gw_cli_error("--detector-map needs --controller (detectors belong to controlled signals)");
@@ -169,12 +175,34 @@ static int write_detector_map(const char *path, const gw_net *net, const gw_cont
     gw_cli_error("%s: cannot write: %s", path, strerror(errno));
     return 1;
   }
-  fputs("SignalID,Detector,Phase\n", f);
+  fputs("SignalID,Detector,Phase,Movement\n", f);
   uint32_t det[512], grp[512], n;
   for (uint32_t t = 0; t < gw_net_tls_count(net); t++) {
     gw_control_detectors(ctl, t, 512, det, grp, &n);
-    for (uint32_t i = 0; i < n; i++)
-      fprintf(f, "%s,%u,%u\n", gw_net_tls_id(net, t), det[i] + 1, grp[i] + 1);
+    gw_control_node node;
+    const gw_signal_model *model = gw_control_node_get(ctl, t, &node) ? NULL : node.model;
+    for (uint32_t i = 0; i < n; i++) {
+      uint32_t lane = GW_NONE;
+      if (det[i] < gw_net_detector_count(net)) {
+        lane = net->detectors.a[det[i]].lane;
+      } else if (model && grp[i] < model->ngroups) {
+        uint32_t k = 0; /* the loop's rank in its group */
+        for (uint32_t j = 0; j < i; j++) k += grp[j] == grp[i];
+        if (k < model->groups[grp[i]].nin) lane = model->groups[grp[i]].in_lanes[k];
+      }
+      int move = 0; /* bits L 1, T 2, R 4, as GW_MOVE_* in greenwave/measures.h */
+      const uint32_t *links;
+      uint32_t nl = lane == GW_NONE ? 0 : gw_net_lane_links(net, lane, &links);
+      for (uint32_t l = 0; l < nl; l++) {
+        gw_link_info li;
+        if (gw_net_link_info(net, links[l], &li)) continue;
+        if (li.dir == 's') move |= 2;
+        if (li.dir == 'l' || li.dir == 'L' || li.dir == 't') move |= 1;
+        if (li.dir == 'r' || li.dir == 'R') move |= 4;
+      }
+      static const char *const names[8] = {"", "L", "T", "TL", "R", "LR", "TR", "TLR"};
+      fprintf(f, "%s,%u,%u,%s\n", gw_net_tls_id(net, t), det[i] + 1, grp[i] + 1, names[move]);
+    }
   }
   if (fclose(f)) {
     gw_cli_error("%s: write failed", path);

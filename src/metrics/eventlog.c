@@ -237,7 +237,8 @@ const char *gw_eventlog_reason(int reason) {
 ** shared/specs/indiana-events.md) and Greenwave's own 900 and 901. */
 static int known_code(long c) {
   if (c >= 0 && c <= 12) return 1;
-  if ((c >= 21 && c <= 23) || c == 45 || c == 81 || c == 82 || c == 102) return 1;
+  if ((c >= 21 && c <= 23) || c == 45 || c == 81 || c == 82 || c == 89 || c == 90 || c == 102)
+    return 1;
   if (c >= 131 && c <= 151) return 1;
   return c == 900 || c == 901;
 }

@@ -7,12 +7,12 @@
 ** measures` feeds it from a CSV log, and the answer has the keys of that
 ** command's --json output, so the two give the same numbers for the same
 ** events.  Detector events carry channels, not phases: the map comes from
-** the query (detectors=61:2,62:2, channel:phase) or else from the live
-** centre's configuration of the intersection (a detector's "channel", or
-** its network "index" + 1, serves group + 1, as `greenwave sim
-** --detector-map` writes it; detectors with neither are left out).  Without a map
-** the measures that need one (aog, pcd, splitfail, volume) count no
-** arrivals.
+** the query (detectors=61:2,62:2:TR, channel:phase[:movement]) or else from
+** the live centre's configuration of the intersection (a detector's
+** "channel", or its network "index" + 1, serves group + 1, as `greenwave sim
+** --detector-map` writes it, with its "movement" when it has one; detectors
+** with neither are left out).  Without a map the measures that need one
+** (aog, pcd, splitfail, volume, redyellow, delay, tmc) count no arrivals.
 **
 ** Reads are bounded: at most GW__MEASURES_MAX_EVENTS events per request
 ** ("truncated": true says the range had more).
@@ -28,15 +28,27 @@
 
 #define GW__MEASURES_MAX_EVENTS 200000
 
-enum { M_SPLIT, M_TERM, M_PCD, M_AOG, M_SPLITFAIL, M_VOLUME, M_N };
-static const char *const mnames[M_N] = {"split", "terminations", "pcd",
-                                        "aog",   "splitfail",    "volume"};
+enum {
+  M_SPLIT,
+  M_TERM,
+  M_PCD,
+  M_AOG,
+  M_SPLITFAIL,
+  M_VOLUME,
+  M_REDYELLOW,
+  M_DELAY,
+  M_TMC,
+  M_PEDDELAY,
+  M_N
+};
+static const char *const mnames[M_N] = {"split",  "terminations", "pcd",   "aog", "splitfail",
+                                        "volume", "redyellow",    "delay", "tmc", "peddelay"};
 static const char *const term_names[4] = {"-", "gap out", "max out", "force off"};
 static const char *const state_names[3] = {"green", "yellow", "red"};
 
 typedef struct ctx {
   int measure;
-  cJSON *cycles, *arrivals, *bins;
+  cJSON *cycles, *arrivals, *bins, *delays;
 } ctx;
 
 static cJSON *time_str(double t) {
@@ -92,6 +104,84 @@ static void on_bin(void *ud, const gw_volume_bin *b) {
   cJSON_AddItemToArray(x->bins, o);
 }
 
+static void on_delay(void *ud, const gw_delay_bin *b) {
+  ctx *x = ud;
+  if (!x->bins) return;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "phase", b->phase);
+  cJSON_AddItemToObject(o, "start", time_str(b->start_t));
+  cJSON_AddNumberToObject(o, "bin_s", b->bin_s);
+  cJSON_AddNumberToObject(o, "arrivals", b->arrivals);
+  cJSON_AddNumberToObject(o, "arrivals_red", b->arrivals_red);
+  cJSON_AddNumberToObject(o, "delay_s", b->delay_s);
+  cJSON_AddNumberToObject(o, "delay_veh_h", b->delay_s / 3600);
+  cJSON_AddNumberToObject(o, "avg_delay_s", b->avg_delay_s);
+  cJSON_AddItemToArray(x->bins, o);
+}
+
+static void on_tmc(void *ud, const gw_tmc_bin *b) {
+  ctx *x = ud;
+  if (!x->bins) return;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "phase", b->phase);
+  cJSON_AddStringToObject(o, "movement", gw_movement_name(b->movement));
+  cJSON_AddItemToObject(o, "start", time_str(b->start_t));
+  cJSON_AddNumberToObject(o, "bin_s", b->bin_s);
+  cJSON_AddNumberToObject(o, "count", b->count);
+  cJSON_AddNumberToObject(o, "vph", b->vph);
+  cJSON_AddItemToArray(x->bins, o);
+}
+
+static void on_ped(void *ud, const gw_ped_delay *d) {
+  ctx *x = ud;
+  if (!x->delays) return;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "phase", d->phase);
+  cJSON_AddItemToObject(o, "call", time_str(d->call_t));
+  cJSON_AddItemToObject(o, "walk", time_str(d->walk_t));
+  cJSON_AddNumberToObject(o, "delay_s", d->delay_s);
+  cJSON_AddItemToArray(x->delays, o);
+}
+
+/* Delay bins come per phase as their red arrivals meet their green: into
+** time order, then phase order, as `greenwave measures` lists them. */
+static int bin_before(const cJSON *a, const cJSON *b) {
+  const char *sa = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "start"));
+  const char *sb = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "start"));
+  int c = strcmp(sa ? sa : "", sb ? sb : "");
+  if (c) return c < 0;
+  return cJSON_GetObjectItemCaseSensitive(a, "phase")->valuedouble <
+         cJSON_GetObjectItemCaseSensitive(b, "phase")->valuedouble;
+}
+
+static void sort_bins(cJSON *arr) {
+  int n = cJSON_GetArraySize(arr);
+  if (n < 2) return;
+  cJSON **v = malloc((size_t)n * sizeof *v);
+  if (!v) return;
+  int k = 0;
+  while (arr->child) v[k++] = cJSON_DetachItemViaPointer(arr, arr->child);
+  /* Insertion sort: each phase's bins are in order already, so the input
+  ** is a few interleaved runs. */
+  for (int i = 1; i < n; i++) {
+    cJSON *e = v[i];
+    int j = i;
+    while (j > 0 && bin_before(e, v[j - 1])) v[j] = v[j - 1], j--;
+    v[j] = e;
+  }
+  for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, v[i]);
+  free(v);
+}
+
+/* As in `greenwave measures`: turning movement counts list the phases with
+** a movement in the map, pedestrian delay the phases with pedestrian
+** events. */
+static int listed(const gw_phase_summary *s, int measure) {
+  if (measure == M_TMC) return s->tmc_movements != 0;
+  if (measure == M_PEDDELAY) return s->ped_events != 0;
+  return 1;
+}
+
 static cJSON *summary(const gw_phase_summary *s, int measure) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "phase", s->phase);
@@ -124,20 +214,62 @@ static cJSON *summary(const gw_phase_summary *s, int measure) {
     case M_VOLUME:
       cJSON_AddNumberToObject(o, "detector_ons", (double)s->detector_ons);
       break;
+    case M_REDYELLOW:
+      cJSON_AddNumberToObject(o, "yellow_actuations", (double)s->arrivals[1]);
+      cJSON_AddNumberToObject(o, "red_actuations", (double)s->arrivals[2]);
+      cJSON_AddNumberToObject(o, "red_clearance_actuations", (double)s->redclear_actuations);
+      break;
+    case M_DELAY:
+      cJSON_AddNumberToObject(o, "arrivals", (double)s->delay_arrivals);
+      cJSON_AddNumberToObject(o, "arrivals_red", (double)s->delay_red_arrivals);
+      cJSON_AddNumberToObject(o, "unresolved", (double)s->delay_unresolved);
+      cJSON_AddNumberToObject(o, "total_delay_veh_h", s->delay_s / 3600);
+      cJSON_AddNumberToObject(o, "avg_delay_s", s->avg_delay_s);
+      cJSON_AddNumberToObject(o, "max_delay_s", s->max_delay_s);
+      break;
+    case M_TMC: {
+      cJSON *mv = cJSON_AddArrayToObject(o, "movements");
+      double tot = 0;
+      for (int k = 1; k < GW_MOVE_N; k++) {
+        if (!(s->tmc_movements & (1u << k))) continue;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "movement", gw_movement_name(k));
+        cJSON_AddNumberToObject(e, "count", (double)s->tmc[k]);
+        cJSON_AddItemToArray(mv, e);
+        tot += (double)s->tmc[k];
+      }
+      cJSON_AddNumberToObject(o, "count", tot);
+      break;
+    }
+    case M_PEDDELAY:
+      cJSON_AddNumberToObject(o, "walks", (double)s->ped_walks);
+      cJSON_AddNumberToObject(o, "calls", (double)s->ped_calls);
+      cJSON_AddNumberToObject(o, "presses", (double)s->ped_presses);
+      cJSON_AddNumberToObject(o, "delays", (double)s->ped_delays);
+      cJSON_AddNumberToObject(o, "avg_delay_s", s->ped_avg_delay_s);
+      cJSON_AddNumberToObject(o, "max_delay_s", s->ped_max_delay_s);
+      break;
   }
   return o;
 }
 
-/* "61:2,62:2" into links; -1 when malformed. */
-static int parse_map(const char *s, gw_detector_link *links, size_t *n) {
+/* "61:2,62:2:TR" into links and movements; -1 when malformed. */
+static int parse_map(const char *s, gw_detector_link *links, int *moves, size_t *n) {
   *n = 0;
   while (*s) {
     int det, phase, used;
     if (sscanf(s, "%d:%d%n", &det, &phase, &used) != 2 || det < 1 || phase < 1 ||
         phase > GW_MEASURES_MAX_PHASE || *n == GW_MEASURES_MAX_DETECTORS)
       return -1;
-    links[(*n)++] = (gw_detector_link){det, phase};
     s += used;
+    int move = 0;
+    if (*s == ':') {
+      size_t len = strcspn(++s, ",");
+      if (gw_movement_parse(s, len, &move)) return -1;
+      s += len;
+    }
+    moves[*n] = move;
+    links[(*n)++] = (gw_detector_link){det, phase};
     if (*s == ',') {
       s++;
       if (!*s) return -1;
@@ -149,7 +281,8 @@ static int parse_map(const char *s, gw_detector_link *links, size_t *n) {
 }
 
 /* The live configuration's detectors of `signal`: channel serves group + 1. */
-static void map_from_centre(gw_centre *ce, const char *signal, gw_detector_link *links, size_t *n) {
+static void map_from_centre(gw_centre *ce, const char *signal, gw_detector_link *links, int *moves,
+                            size_t *n) {
   *n = 0;
   if (!ce) return;
   gw_blob *b = gw_centre_intersection_config(ce, signal);
@@ -160,10 +293,14 @@ static void map_from_centre(gw_centre *ce, const char *signal, gw_detector_link 
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(d, "group");
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(d, "channel");
     const cJSON *ix = cJSON_GetObjectItemCaseSensitive(d, "index");
+    const char *mv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "movement"));
     int det = cJSON_IsNumber(ch) ? ch->valueint : cJSON_IsNumber(ix) ? ix->valueint + 1 : 0;
     if (!cJSON_IsNumber(g) || g->valueint < 0 || g->valueint >= GW_MEASURES_MAX_PHASE || det < 1 ||
         *n == GW_MEASURES_MAX_DETECTORS)
       continue;
+    int move = 0;
+    if (mv && gw_movement_parse(mv, strlen(mv), &move)) move = 0;
+    moves[*n] = move;
     links[(*n)++] = (gw_detector_link){det, g->valueint + 1};
   }
   cJSON_Delete(cfg);
@@ -183,7 +320,8 @@ void gw__h_measures(gw__call *c) {
       if (!strcmp(mname, mnames[k])) measure = k;
   if (measure < 0) {
     gw__api_error(c, 400, "bad_query",
-                  "query 'measure' must be split, aog, pcd, splitfail, volume or terminations");
+                  "query 'measure' must be split, aog, pcd, splitfail, volume, terminations, "
+                  "redyellow, delay, tmc or peddelay");
     return;
   }
   double from = 0, to = 1e11;
@@ -195,22 +333,27 @@ void gw__h_measures(gw__call *c) {
   int has_from = gw_http_query(c->rq->query, "from", from_s, sizeof from_s);
   int has_to = gw_http_query(c->rq->query, "to", to_s, sizeof to_s);
   gw_detector_link *links = malloc(GW_MEASURES_MAX_DETECTORS * sizeof *links);
-  if (!links) {
+  int *moves = malloc(GW_MEASURES_MAX_DETECTORS * sizeof *moves);
+  if (!links || !moves) {
+    free(links);
+    free(moves);
     gw__api_error(c, 500, "out_of_memory", "out of memory");
     return;
   }
   size_t nlinks = 0;
   if (gw_http_query(c->rq->query, "detectors", map, sizeof map)) {
-    if (parse_map(map, links, &nlinks)) {
+    if (parse_map(map, links, moves, &nlinks)) {
       free(links);
+      free(moves);
       gw__api_error(c, 400, "bad_query",
-                    "query 'detectors' must be channel:phase pairs, e.g. 61:2,62:2 (phases "
-                    "1..%d, at most %d pairs)",
+                    "query 'detectors' must be channel:phase pairs with an optional movement, "
+                    "e.g. 61:2,62:2:TR (phases 1..%d, movements of L, T and R, at most %d "
+                    "pairs)",
                     GW_MEASURES_MAX_PHASE, GW_MEASURES_MAX_DETECTORS);
       return;
     }
   } else {
-    map_from_centre(c->api->centre, signal, links, &nlinks);
+    map_from_centre(c->api->centre, signal, links, moves, &nlinks);
   }
   cJSON *rows = NULL, *out = NULL;
   gw_error err = {0, {0}};
@@ -220,7 +363,7 @@ void gw__h_measures(gw__call *c) {
     gw__api_store_error(c, rc, &err, "events");
     goto done;
   }
-  ctx x = {measure, NULL, NULL, NULL};
+  ctx x = {measure, NULL, NULL, NULL, NULL};
   out = cJSON_CreateObject();
   cJSON_AddStringToObject(out, "signal", signal);
   cJSON_AddStringToObject(out, "measure", mnames[measure]);
@@ -239,12 +382,21 @@ void gw__h_measures(gw__call *c) {
   if (measure == M_SPLIT || measure == M_PCD || measure == M_SPLITFAIL)
     x.cycles = cJSON_AddArrayToObject(out, "cycles");
   if (measure == M_PCD) x.arrivals = cJSON_AddArrayToObject(out, "arrivals");
-  if (measure == M_VOLUME) x.bins = cJSON_AddArrayToObject(out, "bins");
-  gw_measures_config cfg = {links, nlinks, 0, 0, 0};
-  gw_measures_sink sink = {on_cycle, on_arrival, on_bin, &x};
+  if (measure == M_VOLUME || measure == M_DELAY || measure == M_TMC)
+    x.bins = cJSON_AddArrayToObject(out, "bins");
+  gw_measures_config cfg = {links, nlinks, 0, 0, 0, moves};
+  gw_measures_sink sink = {on_cycle, on_arrival, measure == M_VOLUME ? on_bin : NULL, &x};
+  gw_measures_sink_ext ext = {measure == M_DELAY ? on_delay : NULL,
+                              measure == M_TMC ? on_tmc : NULL, on_ped, &x};
   if (gw_measures_create(&cfg, &sink, &m)) {
     gw__api_error(c, 422, "invalid_value", "the detector map is outside the measures' limits");
     goto done;
+  }
+  gw_measures_set_sink_ext(m, &ext);
+  cJSON *nped = NULL;
+  if (measure == M_PEDDELAY) {
+    nped = cJSON_AddNumberToObject(out, "pedestrian_events", 0);
+    x.delays = cJSON_AddArrayToObject(out, "delays");
   }
   const cJSON *ev;
   cJSON_ArrayForEach(ev, rows) {
@@ -260,8 +412,26 @@ void gw__h_measures(gw__call *c) {
   gw_measures_summary(m, &sum, &nsum);
   cJSON_AddNumberToObject(out, "out_of_order", (double)gw_measures_out_of_order(m));
   cJSON_AddNumberToObject(out, "ignored", (double)gw_measures_ignored(m));
+  if (measure == M_DELAY) sort_bins(x.bins);
+  int any = 0;
+  double ped_events = 0;
+  for (size_t i = 0; i < nsum; i++) {
+    any |= listed(&sum[i], measure);
+    ped_events += (double)sum[i].ped_events;
+  }
+  if (nped) cJSON_SetNumberValue(nped, ped_events);
+  if (!any && measure == M_TMC)
+    cJSON_AddStringToObject(out, "note",
+                            "the detector map names no movement (a 4th column L, T, R, TL, TR, "
+                            "...): no turning movement counts");
+  if (!any && measure == M_PEDDELAY)
+    cJSON_AddStringToObject(out, "note",
+                            "no pedestrian events (codes 21-23, 45, 89, 90) of this signal in the "
+                            "range: no pedestrian delay (logs of Greenwave's simulator have "
+                            "none; it has no pedestrians)");
   cJSON *phases = cJSON_AddArrayToObject(out, "phases");
-  for (size_t i = 0; i < nsum; i++) cJSON_AddItemToArray(phases, summary(&sum[i], measure));
+  for (size_t i = 0; i < nsum; i++)
+    if (listed(&sum[i], measure)) cJSON_AddItemToArray(phases, summary(&sum[i], measure));
   gw__api_json(c, 200, out);
   out = NULL;
 done:
@@ -269,4 +439,5 @@ done:
   cJSON_Delete(rows);
   cJSON_Delete(out);
   free(links);
+  free(moves);
 }

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs every signal performance measure on the sample log of samples/ and
 # checks that each gives output: rows for one of the signal's phases, or
-# for health at least the count of findings.
+# for health at least the count of findings.  The sample map has no
+# movement column and the log no pedestrian events: tmc and peddelay must
+# say so and exit 0; tmc then runs on a copy of the map given movements.
 # $1: the greenwave binary, $2: the source directory.
 set -eu
 G=$1
@@ -13,7 +15,7 @@ TMP=${TMPDIR:-/tmp}/gw-samples.$$
 mkdir -p "$TMP"
 trap 'rm -rf "$TMP"' EXIT
 fail=0
-for m in split terminations pcd aog splitfail volume redyellow health; do
+for m in split terminations pcd aog splitfail volume redyellow delay health; do
   if ! gzip -dc "$LOG" | "$G" measures - --signal $S --measure $m --detectors "$MAP" \
       >"$TMP/$m.out" 2>"$TMP/$m.err"; then
     echo "FAIL $m: exit status $?"; cat "$TMP/$m.err"; fail=1; continue
@@ -31,4 +33,29 @@ done
 gzip -dc "$LOG" | "$G" measures - --signal $S --measure pcd --detectors "$MAP" --svg "$TMP/pcd.svg" \
     >/dev/null 2>&1
 grep -q "<svg" "$TMP/pcd.svg" || { echo "FAIL pcd: no SVG"; fail=1; }
+gzip -dc "$LOG" | "$G" measures - --signal $S --measure delay --detectors "$MAP" --svg "$TMP/delay.svg" \
+    >/dev/null 2>&1
+grep -q "<rect" "$TMP/delay.svg" || { echo "FAIL delay: no SVG bars"; fail=1; }
+
+# Nothing to count: a plain note, exit 0.
+gzip -dc "$LOG" | "$G" measures - --signal $S --measure tmc --detectors "$MAP" >"$TMP/tmc0.out" 2>&1 ||
+  { echo "FAIL tmc without movements: exit status $?"; fail=1; }
+grep -q "names no movement" "$TMP/tmc0.out" || { echo "FAIL tmc: no note"; cat "$TMP/tmc0.out"; fail=1; }
+gzip -dc "$LOG" | "$G" measures - --signal $S --measure peddelay --json >"$TMP/ped.json" 2>&1 ||
+  { echo "FAIL peddelay: exit status $?"; fail=1; }
+grep -q '"note": "no pedestrian events' "$TMP/ped.json" || { echo "FAIL peddelay: no note"; fail=1; }
+echo "ok peddelay"
+
+# The same map with a movement per detector (odd channels T, even TR).
+awk -F, 'NR == 1 && $2 !~ /^[0-9]+$/ { print $0 ",Movement"; next }
+         { print $0 "," ($2 % 2 ? "T" : "TR") }' "$MAP" >"$TMP/map4.csv"
+if gzip -dc "$LOG" | "$G" measures - --signal $S --measure tmc --detectors "$TMP/map4.csv" \
+    --svg "$TMP/tmc.svg" >"$TMP/tmc.out" 2>"$TMP/tmc.err"; then
+  [ "$(grep -c '^ *[1-4]  T' "$TMP/tmc.out")" -ge 4 ] ||
+    { echo "FAIL tmc: no movement rows"; cat "$TMP/tmc.out"; fail=1; }
+  grep -q "<rect" "$TMP/tmc.svg" || { echo "FAIL tmc: no SVG bars"; fail=1; }
+  echo "ok tmc"
+else
+  echo "FAIL tmc: exit status $?"; cat "$TMP/tmc.err"; fail=1
+fi
 exit $fail

@@ -123,7 +123,7 @@ static int feed(void *ud, const gw_log_event *e) {
 static void run_measures(const char *path, const char *signal, const gw_detector_link *links,
                          size_t nlinks, double bin_s, collect *x) {
   memset(x, 0, sizeof *x);
-  gw_measures_config cfg = {links, nlinks, bin_s, 0, 0};
+  gw_measures_config cfg = {links, nlinks, bin_s, 0, 0, NULL};
   gw_measures_sink sink = {on_cycle, on_arrival, on_bin, x};
   assert_int_equal(gw_measures_create(&cfg, &sink, &x->m), GW_OK);
   gw_eventlog *r;
@@ -342,7 +342,7 @@ static void yellow_and_red_actuations(void **state) {
 static void engine_edges(void **state) {
   (void)state;
   gw_measures *m;
-  gw_measures_config cfg = {hand_map, 3, 0, 0, 0};
+  gw_measures_config cfg = {hand_map, 3, 0, 0, 0, NULL};
   assert_int_equal(gw_measures_create(&cfg, NULL, &m), GW_OK);
   assert_int_equal(gw_measures_feed(m, 10, 1, 2), GW_OK);
   assert_int_equal(gw_measures_feed(m, 5, 8, 2), GW_OK);
@@ -530,6 +530,214 @@ static void detector_map(void **state) {
   assert_int_equal(gw_detector_map_read(path, "S1", &l, &n, &err), GW_EPARSE);
   assert_non_null(strstr(err.msg, ":1: "));
   unlink(path);
+}
+
+/* ---- approach delay, turning movements, pedestrian delay ----------------- */
+
+typedef struct more {
+  gw_delay_bin delays[16];
+  size_t ndelays;
+  gw_tmc_bin tmc[16];
+  size_t ntmc;
+  gw_ped_delay peds[16];
+  size_t npeds;
+} more;
+
+static void on_delay(void *ud, const gw_delay_bin *b) {
+  more *x = ud;
+  if (x->ndelays < 16) x->delays[x->ndelays++] = *b;
+}
+static void on_tmc(void *ud, const gw_tmc_bin *b) {
+  more *x = ud;
+  if (x->ntmc < 16) x->tmc[x->ntmc++] = *b;
+}
+static void on_ped(void *ud, const gw_ped_delay *p) {
+  more *x = ud;
+  if (x->npeds < 16) x->peds[x->npeds++] = *p;
+}
+
+/* An engine with the given map and movements in 60 s bins, fed `rows`
+** directly (s after T0). */
+static gw_measures *run_more(const gw_detector_link *map, const int *moves, size_t nmap,
+                             const row *rows, size_t n, more *x) {
+  memset(x, 0, sizeof *x);
+  gw_measures_config cfg = {map, nmap, 60, 0, 0, moves};
+  gw_measures_sink_ext ext = {on_delay, on_tmc, on_ped, x};
+  gw_measures *m;
+  assert_int_equal(gw_measures_create(&cfg, NULL, &m), GW_OK);
+  assert_int_equal(gw_measures_set_sink_ext(m, &ext), GW_OK);
+  for (size_t i = 0; i < n; i++)
+    assert_int_equal(gw_measures_feed(m, T0 + rows[i].dt, rows[i].code, rows[i].param), GW_OK);
+  assert_int_equal(gw_measures_finish(m), GW_OK);
+  assert_int_equal(gw_measures_set_sink_ext(m, &ext), GW_ESTATE);
+  return m;
+}
+
+/* Phase 2, detector 5, 60 s bins.  Green 0-20, yellow 20-23, red 23-70,
+** green again at 70, yellow 90-93, red from 93 to the end of the log.
+** Arrivals: 5 (green, 0 s), 22 (yellow, 0 s), 30 (red: waits to 70, 40 s),
+** 50 (red, 20 s), 65 (red, 5 s), 75 (green, 0 s), 100 (red, never sees its
+** green: unresolved).
+**   bin [0, 60): 4 arrivals, 2 on red, 60 s: 15 s/veh;
+**   bin [60, 120): 2 arrivals (65, 75), 1 on red, 5 s: 2.5 s/veh.
+** Phase total: 6 arrivals, 3 on red, 65 s = 0.018056 veh-h, 10.833 s/veh,
+** the longest wait 40 s, 1 unresolved. */
+static void approach_delay(void **state) {
+  (void)state;
+  static const row log[] = {{0, 1, 2},   {5, 82, 5},  {6, 81, 5},  {20, 8, 2},  {22, 82, 5},
+                            {23, 9, 2},  {30, 82, 5}, {31, 81, 5}, {50, 82, 5}, {51, 81, 5},
+                            {65, 82, 5}, {66, 81, 5}, {70, 1, 2},  {75, 82, 5}, {90, 8, 2},
+                            {93, 9, 2},  {100, 82, 5}};
+  static const gw_detector_link map[] = {{5, 2}};
+  more x;
+  gw_measures *m = run_more(map, NULL, 1, log, sizeof log / sizeof *log, &x);
+  assert_int_equal(x.ndelays, 2);
+  assert_int_equal(x.delays[0].phase, 2);
+  NEAR(x.delays[0].start_t, T0);
+  assert_int_equal(x.delays[0].arrivals, 4);
+  assert_int_equal(x.delays[0].arrivals_red, 2);
+  NEAR(x.delays[0].delay_s, 60);
+  NEAR(x.delays[0].avg_delay_s, 15);
+  NEAR(x.delays[1].start_t, T0 + 60);
+  assert_int_equal(x.delays[1].arrivals, 2);
+  assert_int_equal(x.delays[1].arrivals_red, 1);
+  NEAR(x.delays[1].delay_s, 5);
+  NEAR(x.delays[1].avg_delay_s, 2.5);
+  const gw_phase_summary *s = phase_of(m, 2);
+  assert_int_equal(s->delay_arrivals, 6);
+  assert_int_equal(s->delay_red_arrivals, 3);
+  assert_int_equal(s->delay_unresolved, 1);
+  NEAR(s->delay_s, 65);
+  NEAR(s->avg_delay_s, 65.0 / 6);
+  NEAR(s->max_delay_s, 40);
+  assert_int_equal(x.ntmc, 0); /* no movements in the map */
+  gw_measures_destroy(m);
+
+  /* A red longer than the bins the engine holds open (8): the arrival at
+  ** 15 s (bin 0) is still waiting when one comes in bin 9 (550 s), so it
+  ** is given up (unresolved); the one at 550 waits 50 s for the green at
+  ** 600.  Every bin is still emitted, in order. */
+  static const row longred[] = {{0, 1, 2},   {5, 8, 2},    {8, 9, 2},
+                                {15, 82, 5}, {550, 82, 5}, {600, 1, 2}};
+  m = run_more(map, NULL, 1, longred, sizeof longred / sizeof *longred, &x);
+  s = phase_of(m, 2);
+  assert_int_equal(s->delay_unresolved, 1);
+  assert_int_equal(s->delay_arrivals, 1);
+  NEAR(s->delay_s, 50);
+  assert_int_equal(x.ndelays, 11);
+  for (size_t i = 0; i < x.ndelays; i++) NEAR(x.delays[i].start_t, T0 + 60.0 * (double)i);
+  assert_int_equal(x.delays[9].arrivals, 1);
+  NEAR(x.delays[9].delay_s, 50);
+  gw_measures_destroy(m);
+}
+
+/* Lane-by-lane detectors with movements: phase 2 detector 5 (T) and 6
+** (TR), phase 4 detector 7 (L) and 8 (no movement: not counted here).
+** Ons: det 5 at 1, 2 and 70; det 6 at 3; det 7 at 65; det 8 at 4.
+**   [0, 60): phase 2 T 2, TR 1; phase 4 L 0;
+**   [60, 120): phase 2 T 1, TR 0; phase 4 L 1 (60 veh/h). */
+static void turning_movement_counts(void **state) {
+  (void)state;
+  char path[128];
+  temp_path(path, sizeof path, "tmc");
+  /* Four columns, three, an empty movement and one in lower case. */
+  write_file(path,
+             "SignalID,Detector,Phase,Movement\nS1,5,2,T\nS1,6,2,rt\nS1,7,4,L\n"
+             "S1,8,4,\nS2,5,2,TL\nS1,9,6\n");
+  gw_detector_link *l;
+  int *mv;
+  size_t n;
+  gw_error err;
+  assert_int_equal(gw_detector_map_read_ex(path, "S1", &l, &mv, &n, &err), GW_OK);
+  assert_int_equal(n, 5);
+  assert_int_equal(mv[0], GW_MOVE_T);
+  assert_int_equal(mv[1], GW_MOVE_T | GW_MOVE_R);
+  assert_int_equal(mv[2], GW_MOVE_L);
+  assert_int_equal(mv[3], 0);
+  assert_int_equal(mv[4], 0);
+  assert_string_equal(gw_movement_name(mv[1]), "TR");
+  assert_string_equal(gw_movement_name(GW_MOVE_T | GW_MOVE_L), "TL");
+  static const row log[] = {{1, 82, 5}, {1.5, 81, 5}, {2, 82, 5},  {2.5, 81, 5},
+                            {3, 82, 6}, {4, 82, 8},   {65, 82, 7}, {70, 82, 5}};
+  more x;
+  gw_measures *m = run_more(l, mv, n, log, sizeof log / sizeof *log, &x);
+  /* Per bin: phase 2 T, phase 2 TR, phase 4 L (mask order within a phase). */
+  assert_int_equal(x.ntmc, 6);
+  const int want[6][3] = {{2, GW_MOVE_T, 2}, {2, GW_MOVE_T | GW_MOVE_R, 1}, {4, GW_MOVE_L, 0},
+                          {2, GW_MOVE_T, 1}, {2, GW_MOVE_T | GW_MOVE_R, 0}, {4, GW_MOVE_L, 1}};
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(x.tmc[i].phase, want[i][0]);
+    assert_int_equal(x.tmc[i].movement, want[i][1]);
+    assert_int_equal(x.tmc[i].count, want[i][2]);
+    NEAR(x.tmc[i].start_t, T0 + (i < 3 ? 0 : 60));
+  }
+  NEAR(x.tmc[5].vph, 60);
+  const gw_phase_summary *s2 = phase_of(m, 2), *s4 = phase_of(m, 4);
+  assert_int_equal(s2->tmc[GW_MOVE_T], 3);
+  assert_int_equal(s2->tmc[GW_MOVE_T | GW_MOVE_R], 1);
+  assert_int_equal(s2->tmc_movements, (1u << GW_MOVE_T) | (1u << (GW_MOVE_T | GW_MOVE_R)));
+  assert_int_equal(s4->tmc[GW_MOVE_L], 1);
+  assert_int_equal(s4->detector_ons, 2); /* detector 8 counts in the volume */
+  gw_measures_destroy(m);
+  gw_detector_map_free(l);
+  gw_detector_map_free(mv);
+
+  /* A bad movement is an error naming the line and the form. */
+  write_file(path, "S1,5,2,T\nS1,6,2,X\n");
+  assert_int_equal(gw_detector_map_read_ex(path, "S1", &l, &mv, &n, &err), GW_EPARSE);
+  assert_non_null(strstr(err.msg, ":2: expected SignalID,Detector,Phase[,Movement]"));
+  write_file(path, "S1,5,2,TT\n");
+  assert_int_equal(gw_detector_map_read(path, "S1", &l, &n, &err), GW_EPARSE);
+  int move;
+  assert_int_equal(gw_movement_parse("", 0, &move), GW_OK);
+  assert_int_equal(move, 0);
+  assert_int_equal(gw_movement_parse("LTR", 3, &move), GW_OK);
+  assert_int_equal(move, 7);
+  unlink(path);
+}
+
+/* Phase 2: a call (45) at 10 and a press (90) at 12 while it waits: one
+** wait, served by the walk at 40 (30 s).  A press at 44 during the walk
+** (40 to the clearance at 47) is not waiting.  A call at 60 is served at
+** 100 (40 s); the walk at 200 had no call.  Phase 4: a press at 30 served
+** at 35 (5 s).  Phase 6: a call at 300 that the log ends before serving.
+** Phase 2: 3 walks, 2 calls, 2 presses, 2 delays, mean 35 s, max 40 s. */
+static void pedestrian_delay(void **state) {
+  (void)state;
+  static const row log[] = {{10, 45, 2}, {12, 90, 2},  {30, 90, 4},  {35, 21, 4},
+                            {40, 21, 2}, {44, 90, 2},  {47, 22, 2},  {55, 23, 2},
+                            {60, 45, 2}, {100, 21, 2}, {200, 21, 2}, {300, 45, 6}};
+  more x;
+  gw_measures *m = run_more(NULL, NULL, 0, log, sizeof log / sizeof *log, &x);
+  assert_int_equal(x.npeds, 3);
+  assert_int_equal(x.peds[0].phase, 4);
+  NEAR(x.peds[0].delay_s, 5);
+  assert_int_equal(x.peds[1].phase, 2);
+  NEAR(x.peds[1].call_t, T0 + 10);
+  NEAR(x.peds[1].walk_t, T0 + 40);
+  NEAR(x.peds[1].delay_s, 30);
+  NEAR(x.peds[2].delay_s, 40);
+  const gw_phase_summary *s2 = phase_of(m, 2), *s6 = phase_of(m, 6);
+  assert_int_equal(s2->ped_walks, 3);
+  assert_int_equal(s2->ped_calls, 2);
+  assert_int_equal(s2->ped_presses, 2);
+  assert_int_equal(s2->ped_delays, 2);
+  NEAR(s2->ped_avg_delay_s, 35);
+  NEAR(s2->ped_max_delay_s, 40);
+  assert_int_equal(s2->ped_events, 9);
+  assert_int_equal(s6->ped_calls, 1);
+  assert_int_equal(s6->ped_delays, 0);
+  NEAR(s6->ped_avg_delay_s, 0);
+  gw_measures_destroy(m);
+
+  /* Through the reader: the hand-made log has no pedestrian event. */
+  collect c;
+  hand_made(&c);
+  const gw_phase_summary *s;
+  size_t n;
+  assert_int_equal(gw_measures_summary(c.m, &s, &n), GW_OK);
+  for (size_t i = 0; i < n; i++) assert_int_equal(s[i].ped_events, 0);
+  gw_measures_destroy(c.m);
 }
 
 /* ---- a million events in fixed memory ----------------------------------- */
@@ -824,6 +1032,9 @@ int main(void) {
       cmocka_unit_test(approach_volume),
       cmocka_unit_test(yellow_and_red_actuations),
       cmocka_unit_test(engine_edges),
+      cmocka_unit_test(approach_delay),
+      cmocka_unit_test(turning_movement_counts),
+      cmocka_unit_test(pedestrian_delay),
       cmocka_unit_test(timestamps),
       cmocka_unit_test(reader_tolerance),
       cmocka_unit_test(detector_map),

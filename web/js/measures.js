@@ -4,9 +4,10 @@
 ** hours), from GET /api/measures, which runs the same engine as `greenwave
 ** measures --json` on the events in the store (docs/measures.md).
 **
-** Four requests per range, in parallel: pcd (cycles, arrivals, and per phase
-** AOG and platoon ratio), split (green per cycle and its termination, and
-** per phase the gap/max/force-off counts), splitfail and volume.  Drawn:
+** Seven requests per range, in parallel: pcd (cycles, arrivals, and per
+** phase AOG and platoon ratio), split (green per cycle and its termination,
+** and per phase the gap/max/force-off counts), splitfail, volume, delay,
+** tmc and redyellow.  Drawn:
 **   - the Purdue coordination diagram, one panel per phase: each cycle's
 **     green, yellow and red as bands from its begin green, each arrival a dot
 **     at (its time of day, seconds since its cycle's begin green);
@@ -15,7 +16,11 @@
 **     colour its termination (gap out, max out, force off), split failures
 **     ringed;
 **   - split failures and terminations per phase (table with bars);
-**   - approach volumes per phase over time (veh/h, 15-minute bins).
+**   - approach volumes per phase over time (veh/h, 15-minute bins);
+**   - approach delay, one panel per phase: delay per vehicle in each bin;
+**   - turning movement counts (a table: bins down, phase and movement
+**     across) when the detector map names movements;
+**   - yellow and red actuations per phase (table).
 ** Phases are signal groups: phase = group index + 1, named by their
 ** approach lanes.  The charts are plain canvas (a busy hour is thousands of
 ** dots; one pass each), redrawn when their card is resized.
@@ -315,6 +320,36 @@ function drawVolume(canvas, d, names, range) {
   g.textBaseline = 'alphabetic';
 }
 
+function drawDelay(canvas, d, names, range) {
+  const phases = d.phaseList;
+  const { boxes, h } = grid(canvas.clientWidth || 800, phases.length, 180);
+  const { g } = fitCanvas(canvas, h);
+  let ymax = 0;
+  for (const b of d.delay.bins) ymax = Math.max(ymax, b.avg_delay_s);
+  ymax = Math.max(20, Math.ceil((ymax * 1.1) / 10) * 10);
+  let bars = 0;
+  phases.forEach((p, i) => {
+    const list = d.delay.binsBy.get(p) || [];
+    const s = d.delay.summary.get(p);
+    const nm = names.get(p) || { title: `Phase ${p}`, sub: '' };
+    const right = s && s.arrivals ? `${num(s.total_delay_veh_h, 2)} veh·h  ·  ${num(s.avg_delay_s, 1)} s/veh  ·  max ${num(s.max_delay_s, 0)} s` : '';
+    const P = panel(g, boxes[i], { title: nm.title, sub: nm.sub, right, x0: range.from, x1: range.to, y0: 0, y1: ymax,
+      yLabel: 's/veh', empty: list.some((b) => b.arrivals) ? '' : 'no arrivals in this range' });
+    P.clip();
+    g.fillStyle = phaseColour(p);
+    for (const b of list) {
+      if (!b.arrivals) continue;
+      const x0 = P.X(b.t);
+      const x1 = P.X(b.t + b.bin_s);
+      const w = Math.max(1, (x1 - x0) * 0.8);
+      g.fillRect(x0 + (x1 - x0) * 0.1, P.Y(b.avg_delay_s), w, P.Y(0) - P.Y(b.avg_delay_s));
+      bars++;
+    }
+    g.restore();
+  });
+  canvas.dataset.bins = String(bars);
+}
+
 /* ---- data ------------------------------------------------------------------- */
 
 function byPhase(list) {
@@ -327,7 +362,7 @@ function byPhase(list) {
 }
 const summaries = (r) => new Map((r.phases || []).map((s) => [s.phase, s]));
 
-function prepare(pcd, split, sf, vol, names) {
+function prepare(pcd, split, sf, vol, delay, tmc, ry, names) {
   const cyc = (r) => (r.cycles || []).map((c) => ({ ...c, t: epochOf(c.start) }));
   const P = { cycles: cyc(pcd), summary: summaries(pcd) };
   P.cyclesBy = byPhase(P.cycles);
@@ -348,12 +383,16 @@ function prepare(pcd, split, sf, vol, names) {
   }
   const bins = (vol.bins || []).map((b) => ({ ...b, t: epochOf(b.start) }));
   const V = { bins, binsBy: byPhase(bins), summary: summaries(vol), binS: bins.length ? bins[0].bin_s : 900 };
+  const dbins = (delay.bins || []).map((b) => ({ ...b, t: epochOf(b.start) }));
+  const D = { bins: dbins, binsBy: byPhase(dbins), summary: summaries(delay) };
+  const T = { bins: (tmc.bins || []).map((b) => ({ ...b, t: epochOf(b.start) })), phases: tmc.phases || [], note: tmc.note };
+  const R = { summary: summaries(ry) };
   /* Every phase of the configuration, and any other the log has. */
   const set = new Set(names.keys());
   for (const r of [pcd, split, sf, vol]) for (const s of r.phases || []) set.add(s.phase);
   const phaseList = [...set].sort((a, b) => a - b);
-  return { pcd: P, split: S, sf: F, failBy, volume: V, phaseList,
-    events: Math.max(pcd.events || 0, split.events || 0), truncated: [pcd, split, sf, vol].some((r) => r.truncated),
+  return { pcd: P, split: S, sf: F, failBy, volume: V, delay: D, tmc: T, ry: R, phaseList,
+    events: Math.max(pcd.events || 0, split.events || 0), truncated: [pcd, split, sf, vol, delay, tmc, ry].some((r) => r.truncated),
     mapped: pcd.detectors_mapped };
 }
 
@@ -416,6 +455,49 @@ function failTable(d, names) {
     el('th.num', 'Gap out'), el('th.num', 'Max out'), el('th.num', 'Force off'), el('th', { style: 'width:18%' }, 'Terminations'))), tbody);
 }
 
+/* Turning movement counts as on a count sheet: one row per bin, one column
+** per phase and movement, totals below. */
+function tmcTable(d, names) {
+  if (!d.tmc.phases.length) return el('p.muted#tmc-none', d.tmc.note || 'No turning movement counts in this range.');
+  const cols = [];
+  for (const s of d.tmc.phases) for (const m of s.movements || []) cols.push({ phase: s.phase, movement: m.movement, total: m.count });
+  const key = (p, m) => `${p}/${m}`;
+  const rows = new Map();
+  for (const b of d.tmc.bins) {
+    if (!rows.has(b.t)) rows.set(b.t, new Map());
+    rows.get(b.t).set(key(b.phase, b.movement), b.count);
+  }
+  const tbody = el('tbody');
+  for (const [t, cells] of [...rows].sort((a, b) => a[0] - b[0])) {
+    let sum = 0;
+    const tds = cols.map((c) => { const v = cells.get(key(c.phase, c.movement)) || 0; sum += v; return el('td.num', num(v)); });
+    tbody.append(el('tr', el('td', clock(t).slice(0, 5)), ...tds, el('td.num', el('b', num(sum)))));
+  }
+  const grand = cols.reduce((a, c) => a + c.total, 0);
+  const tfoot = el('tfoot', el('tr', el('th', 'Total'), ...cols.map((c) => el('th.num', num(c.total))), el('th.num', num(grand))));
+  return el('table.grid.measures#tmc-table',
+    el('thead', el('tr', el('th', 'Bin start'), ...cols.map((c) => el('th.num', { title: (names.get(c.phase) || {}).approach || '' },
+      el('i.swatch', { style: `background:${phaseColour(c.phase)}` }), `${c.phase} ${c.movement}`)), el('th.num', 'All'))),
+    tbody, tfoot);
+}
+
+function redYellowTable(d, names) {
+  const tbody = el('tbody');
+  for (const p of d.phaseList) {
+    const s = d.ry.summary.get(p);
+    const nm = names.get(p) || { approach: '' };
+    tbody.append(el('tr', { dataset: { phase: String(p) } },
+      el('td', { title: nm.approach || '' }, el('i.swatch', { style: `background:${phaseColour(p)}` }), el('b', String(p)),
+        el('small.muted', ` G${p - 1}`)),
+      el('td.num', num(s ? s.cycles : 0)),
+      el('td.num', num(s ? s.yellow_actuations : 0)),
+      el('td.num', s && s.red_actuations ? el('b', { style: 'color:#e5484d' }, num(s.red_actuations)) : '0'),
+      el('td.num', num(s ? s.red_clearance_actuations : 0))));
+  }
+  return el('table.grid.measures#redyellow-table', el('thead', el('tr', el('th', 'Phase'), el('th.num', 'Cycles'),
+    el('th.num', 'On yellow'), el('th.num', 'On red'), el('th.num', 'In red clearance'))), tbody);
+}
+
 const legend = (items) => el('div.mlegend', ...items.map(([kind, colour, label]) => el('span',
   el('i.' + kind, { style: kind === 'ring' || kind === 'line' ? `border-color:${colour}` : `background:${colour}` }), label)));
 
@@ -431,8 +513,11 @@ export function renderMeasures(body, ctx, id, r) {
   const pcdCanvas = el('canvas.mchart#pcd');
   const splitCanvas = el('canvas.mchart#split-monitor');
   const volCanvas = el('canvas.mchart#volume-chart');
+  const delayCanvas = el('canvas.mchart#delay-chart');
   const aogBox = el('div');
   const failBox = el('div');
+  const tmcBox = el('div');
+  const ryBox = el('div');
   const emptyNote = el('p.empty#measures-empty', { hidden: true });
   const phaseKey = el('div.mlegend.phases',
     ...[...names.values()].map((n) => el('span', el('i', { style: `background:${phaseColour(n.phase)}` }), el('b', n.title), ` ${n.sub}`)));
@@ -449,7 +534,15 @@ export function renderMeasures(body, ctx, id, r) {
     el('div.card', el('div.toolbar', el('h3', 'Split monitor: green per cycle'), el('span.spacer'),
       legend([...Object.values(TERM).map((t) => ['dot', t.colour, t.label]), ['ring', '#f08c3a', 'split failure'],
         ['line', '#5fa8d3', 'mean green']])), splitCanvas),
-    el('div.card', el('h3', 'Approach volumes'), volCanvas));
+    el('div.card', el('h3', 'Approach volumes'), volCanvas),
+    el('div.card', el('h3', 'Approach delay'),
+      el('p.note', 'Each vehicle reaching a detector on red waits until the next begin green of its phase; on green or yellow it waits 0 s. Bars: delay per vehicle in each bin.'),
+      delayCanvas),
+    el('div.row',
+      el('div.card.grow', { style: 'flex-basis:560px' }, el('h3', 'Turning movement counts'), tmcBox,
+        el('p.note', 'Detector-ons of lane-by-lane detectors by the movement of their lane (L left, T through, R right; TR, TL shared lanes).')),
+      el('div.card.grow', { style: 'flex-basis:420px' }, el('h3', 'Yellow and red actuations'), ryBox,
+        el('p.note', 'Detector-ons during the yellow and the red of each phase, over its complete cycles; with stop-bar detectors, vehicles that entered on yellow or red.'))));
   body.append(el('div.page', { style: 'padding:0' },
     el('div.card.mhead', el('div.toolbar', el('span.seg', ...btns), rangeInfo, el('span.spacer'), status,
       el('button.small', { onclick: () => load() }, 'Refresh')), phaseKey),
@@ -465,6 +558,7 @@ export function renderMeasures(body, ctx, id, r) {
     drawPcd(pcdCanvas, data, names, range);
     drawSplit(splitCanvas, data, names, range);
     drawVolume(volCanvas, data, names, range);
+    drawDelay(delayCanvas, data, names, range);
   };
 
   async function load() {
@@ -479,7 +573,7 @@ export function renderMeasures(body, ctx, id, r) {
     const q = (m) => api.get(`/api/measures?signal=${api.enc(id)}&measure=${m}&from=${from}&to=${to}`);
     let res;
     try {
-      res = await Promise.all(['pcd', 'split', 'splitfail', 'volume'].map(q));
+      res = await Promise.all(['pcd', 'split', 'splitfail', 'volume', 'delay', 'tmc', 'redyellow'].map(q));
     } catch (e) {
       if (my !== seq || !alive) return;
       status.className = 'error';
@@ -511,6 +605,8 @@ export function renderMeasures(body, ctx, id, r) {
     cards.hidden = empty;
     aogBox.replaceChildren(aogTable(data, names));
     failBox.replaceChildren(failTable(data, names));
+    tmcBox.replaceChildren(tmcTable(data, names));
+    ryBox.replaceChildren(redYellowTable(data, names));
     draw();
     body.dataset.loaded = String(my);
   }
