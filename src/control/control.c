@@ -74,6 +74,10 @@ struct gw_control {
   const gw_detector_reading *det_read;
   gw_control_stats stats;
   double budget_s; /* longest a controller's step may take; 0: no limit */
+  /* A signal's loop events of one step, put in time order before they are
+  ** logged (log_loop spreads each loop's vehicles over the step). */
+  gw_event pend[512];
+  uint32_t npend;
 };
 
 static void lane_counts(gw_control *c, uint32_t lane, double *v, double *h) {
@@ -143,21 +147,43 @@ static int attach_detectors(gw_control *c, node *nd, gw_error *err) {
 ** over the step (the event log keeps 0.1 s), each after an off if the loop
 ** was on, and the loop is off at the end of the step unless a vehicle
 ** stands on it.  One event stream per loop, whatever the groups it serves. */
+static void flush_pending(gw_control *c);
+
+static void pend(gw_control *c, uint32_t tls, double t, int code, int param) {
+  if (c->npend == sizeof c->pend / sizeof c->pend[0]) flush_pending(c);
+  gw_event e = {tls, t, code, param};
+  c->pend[c->npend++] = e;
+}
+
 static void log_loop(gw_control *c, uint32_t tls, double t, double dt, uint8_t *on,
                      const gw_detector_reading *r, int channel) {
   uint32_t n = r->count;
   if (n > 8) n = 8; /* more in one step cannot be told apart */
   for (uint32_t j = 0; j < n; j++) {
     double tj = t - dt + dt * (j + 1) / (n + 1);
-    if (*on) emit(c, tls, tj, GW_EV_DETECTOR_OFF, channel);
-    emit(c, tls, tj, GW_EV_DETECTOR_ON, channel);
+    if (*on) pend(c, tls, tj, GW_EV_DETECTOR_OFF, channel);
+    pend(c, tls, tj, GW_EV_DETECTOR_ON, channel);
     *on = 1;
   }
   uint8_t end = n ? (uint8_t)(r->occupied != 0) : (uint8_t)(r->occupancy > 0 || r->occupied);
   if (end != *on) {
-    emit(c, tls, t, end ? GW_EV_DETECTOR_ON : GW_EV_DETECTOR_OFF, channel);
+    pend(c, tls, t, end ? GW_EV_DETECTOR_ON : GW_EV_DETECTOR_OFF, channel);
     *on = end;
   }
+}
+
+/* Logs the pending loop events in time order (stable: a loop's off stays
+** before its on at the same instant). */
+static void flush_pending(gw_control *c) {
+  for (uint32_t a = 1; a < c->npend; a++) {
+    gw_event e = c->pend[a];
+    uint32_t b = a;
+    for (; b > 0 && c->pend[b - 1].t > e.t; b--) c->pend[b] = c->pend[b - 1];
+    c->pend[b] = e;
+  }
+  for (uint32_t a = 0; a < c->npend; a++)
+    if (c->fn) c->fn(c->ud, &c->pend[a]);
+  c->npend = 0;
 }
 
 static int create(const gw_net *net, gw_field *field, const char *const *specs, int each,
@@ -312,6 +338,7 @@ int gw_control_step(gw_control *c) {
       fall_back(c, nd, t, 1);
     }
     read_field(c, i, t);
+    flush_pending(c);
     gw_monitor_status st;
     gw_monitor_status_get(nd->mon, &st);
     gw_ctl_view v = {t,
