@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "greenwave/store.h"
 #include "server/centre.h"
@@ -275,10 +276,42 @@ static void centre_follows_schedules(void **state) {
   gw_store_close(db);
 }
 
+/* A database that stops answering for a while (another process holds it
+** locked) does not stall the loop: it keeps stepping to its end while the
+** writer waits, and the events reach the database once it answers again
+** (within the store's busy timeout, 5 s: nothing is dropped). */
+static void centre_outlives_a_locked_database(void **state) {
+  (void)state;
+  gw_centre *c = make(1200);
+  sqlite3 *blocker;
+  assert_int_equal(sqlite3_open(db_path, &blocker), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+  gw_error err = {0, {0}};
+  assert_int_equal(gw_centre_start(c, &err), GW_OK);
+  for (int k = 0; k < 300 && !gw_centre_finished(c); k++) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  /* The loop reached its end while the database was locked. */
+  assert_true(gw_centre_finished(c));
+  gw_centre_stats st;
+  gw_centre_stats_get(c, &st);
+  assert_true(st.t >= 1200);
+  assert_int_equal(st.events_written, 0);
+  assert_int_equal(sqlite3_exec(blocker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(blocker);
+  gw_centre_stop(c); /* the writer drains its queue */
+  gw_centre_stats_get(c, &st);
+  assert_true(st.events_written > 1000);
+  assert_int_equal(st.events_dropped, 0);
+  gw_centre_destroy(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(centre_runs_and_obeys_operators, setup, teardown),
       cmocka_unit_test_setup_teardown(centre_follows_schedules, setup, teardown),
+      cmocka_unit_test_setup_teardown(centre_outlives_a_locked_database, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
