@@ -53,6 +53,10 @@ typedef struct gw_signal_group {
   double speed_mps;            /* approach speed limit */
   uint32_t nin, in_lanes[8];   /* approach (normal) lanes */
   uint32_t nout, out_lanes[8]; /* exit (normal) lanes */
+  /* The approach beyond its lanes: where an approach lane is only a short
+  ** turn bay fed through an unsignalised split (where the road widens), the
+  ** lanes feeding it; one that feeds several groups' bays is each one's. */
+  uint32_t nup, up_lanes[8];
 } gw_signal_group;
 
 typedef struct gw_stage {

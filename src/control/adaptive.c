@@ -72,8 +72,9 @@
 ** the stage before it overran its plan.
 **
 ** Reading.  Lane counts (count, queue) are read only for groups without a
-** working detector (ignores_lanes = 2): a group with loops is measured,
-** gapped out and called by its loops alone.
+** working detector and for the groups of turn stages (ignores_lanes = 3):
+** any other group with loops is measured, gapped out and called by its
+** loops alone.
 **
 ** Failed detectors.  A group that has had a working detector and has none
 ** now (the control loop leaves out detectors marked failed) falls back to
@@ -84,7 +85,24 @@
 **
 ** In free mode, a stage none of whose protected groups has a queue or a
 ** vehicle at its detectors is skipped when the green before it ends; its
-** planned time goes to the next stage.
+** planned time goes to the next stage.  A turn stage, one whose protected
+** groups all run permissive ('g') in another stage (a protected left turn
+** beside the through stage's permissive one), is served only for a queue
+** worth its change interval: at least `turnq` vehicles halting on one of
+** its groups' approaches (default: the intergreen into the stage over
+** `headway`, what one lane would discharge in it; about 2), counted on its
+** approach lanes (the control loop reads lanes for these groups:
+** ignores_lanes = 3).  Fewer turners leave during the permissive green or
+** the yellow after it, and the turn stage's intergreen and minimum green
+** go to the other stages (grid4x4_heavy: mean time loss 94.9 s -> 85.2 s;
+** grid10x10: 124.7 s -> 115.2 s).  Loops alone cannot tell one waiting
+** turner from several (the second stops short of a stop-line loop), and an
+** estimate from how long a loop has been occupied served the turn stage
+** too often (96.5 s).  A turn group that has had a queue for `turnwait`
+** seconds without its stage gets it at the stage's next turn, whatever the
+** queue (a lone turner waits at most about that plus a cycle); without
+** lane counts in the view (queue NULL) a turn stage is called like any
+** other.
 **
 ** Coordination (coord=1).  The cycle stays `cycle` (default: the program's)
 ** and only the splits adapt; the stage that carries the green wave,
@@ -102,8 +120,9 @@
 **
 ** Parameters (defaults): alpha=0.3, ds=0.9, cmin=40, cmax=150, step=10 (s),
 ** sat=1800 (veh/h/lane), headway=2 (s), lost= (s per change; default: the
-** model's intergreens), min=5 (s), gap=2 (s), coord=0, cstage=0, cycle= (the
-** program's, else 90 s), offset= (the program's).
+** model's intergreens), min=5 (s), gap=2 (s), turnq= (vehicles; default:
+** the intergreen into the turn stage / headway), turnwait=120 (s), coord=0,
+** cstage=0, cycle= (the program's, else 90 s), offset= (the program's).
 **
 ** Invariants: the requested stage is always < nstages; a one-stage signal
 ** is asked for stage 0 and not timed.  All divisions are guarded (1 - Y > 0
@@ -131,6 +150,11 @@ typedef struct adaptive {
   double lost_total_s;           /* L */
   double sat_vps[GW_MAX_GROUPS]; /* saturation flow of each group, veh/s */
   double alpha, ds, cmin_s, cmax_s, step_s, gap_s, headway_s, offset_s;
+  uint64_t turn;                      /* bit s: stage s is a turn stage */
+  double turn_q[GW_MAX_STAGES];       /* queue a turn stage is served for, vehicles */
+  double turn_wait_s;                 /* longest a turn stage's demand waits for it */
+  uint64_t turn_groups;               /* the protected groups of the turn stages */
+  double wait_since_t[GW_MAX_GROUPS]; /* turn group g has had a queue since; < 0: none */
   int coord;
   uint32_t rot; /* internal stage k is the model's stage (k + rot) % n */
   /* The plan in force. */
@@ -301,6 +325,7 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
     return gw__error(err, GW_EINVAL, "controller adaptive: signal '%s' has %u stages",
                      m->id ? m->id : "?", m->nstages);
   double alpha, ds, cmin, cmax, step, sat, headway, lost, min, gap, coord, cycle, offset, cstage;
+  double turnq, turnwait;
   double prog_cycle = m->cycle_s > 0 && isfinite(m->cycle_s) ? m->cycle_s : 90;
   double prog_offset = isfinite(m->offset_s) ? m->offset_s : 0;
   int rc;
@@ -318,7 +343,9 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
       (rc = gw__ctl_param_double(p, me, "coord", 0, 0, 1, &coord, err)) ||
       (rc = gw__ctl_param_double(p, me, "cycle", prog_cycle, 10, 600, &cycle, err)) ||
       (rc = gw__ctl_param_double(p, me, "offset", prog_offset, -1e6, 1e6, &offset, err)) ||
-      (rc = gw__ctl_param_double(p, me, "cstage", 0, 0, GW_MAX_STAGES - 1, &cstage, err)))
+      (rc = gw__ctl_param_double(p, me, "cstage", 0, 0, GW_MAX_STAGES - 1, &cstage, err)) ||
+      (rc = gw__ctl_param_double(p, me, "turnq", -1, 0, 1000, &turnq, err)) ||
+      (rc = gw__ctl_param_double(p, me, "turnwait", 120, 0, 3600, &turnwait, err)))
     return rc;
   if ((uint32_t)cstage >= m->nstages)
     return gw__error(err, GW_EINVAL,
@@ -352,6 +379,15 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
                        : intergreen(m, &m->stages[real(a, s)], &m->stages[real(a, s + 1)], a->ng);
     a->lost_total_s += a->lost_s[s];
   }
+  /* Turn stages: every protected group shown permissive in some stage. */
+  uint64_t minor_any = 0;
+  for (uint32_t s = 0; s < a->n; s++) minor_any |= a->green[s] & ~a->major[s];
+  for (uint32_t s = 0; a->n > 2 && s < a->n; s++) {
+    if (!a->major[s] || (a->major[s] & ~minor_any)) continue;
+    a->turn |= 1ull << s;
+    a->turn_groups |= a->major[s];
+    a->turn_q[s] = turnq >= 0 ? turnq : a->lost_s[(s + a->n - 1) % a->n] / headway;
+  }
   for (uint32_t g = 0; g < a->ng; g++)
     a->sat_vps[g] = sat / 3600.0 * (m->groups[g].nin > 0 ? m->groups[g].nin : 1);
   a->alpha = alpha;
@@ -361,8 +397,12 @@ static int ad_init(void **state, const gw_signal_model *m, const gw_net *net, gw
   a->step_s = step;
   a->gap_s = gap;
   a->headway_s = headway;
-  for (uint32_t g = 0; g < GW_MAX_GROUPS; g++) a->last_pass_t[g] = -1e300;
+  for (uint32_t g = 0; g < GW_MAX_GROUPS; g++) {
+    a->last_pass_t[g] = -1e300;
+    a->wait_since_t[g] = -1;
+  }
   a->offset_s = offset;
+  a->turn_wait_s = turnwait;
   a->coord = coord >= 0.5;
   double floor_s = a->lost_total_s + sum_min(a);
   if (a->coord && cycle < floor_s) {
@@ -396,8 +436,14 @@ static double plan_end(const adaptive *a, uint32_t k) {
   return t + a->green_s[k];
 }
 
-static uint32_t real(const adaptive *a, uint32_t k) { return (k + a->rot) % a->n; }
-static uint32_t virt(const adaptive *a, uint32_t s) { return (s + a->n - a->rot) % a->n; }
+/* k, s < n and rot < n: one subtraction instead of a division (per step). */
+static uint32_t real(const adaptive *a, uint32_t k) {
+  uint32_t s = k + a->rot;
+  return s < a->n ? s : s - a->n;
+}
+static uint32_t virt(const adaptive *a, uint32_t s) {
+  return s >= a->rot ? s - a->rot : s + a->n - a->rot;
+}
 
 /* Both measures are kept for every group, so that a detector that fails or
 ** comes back mid-cycle leaves a usable count. */
@@ -424,6 +470,14 @@ static void measure(adaptive *a, const gw_ctl_view *v) {
       if (c > a->prev_count[g]) a->rise[g] += c - a->prev_count[g];
     }
     a->prev_count[g] = c;
+    /* Since when a turn group has had a queue, unless its turn stage is
+    ** being served. */
+    if (a->turn_groups >> g & 1) {
+      if (!(gw__ctl_val(v->queue, g) > 0) || (serving >> g & 1))
+        a->wait_since_t[g] = -1;
+      else if (a->wait_since_t[g] < 0)
+        a->wait_since_t[g] = v->t;
+    }
   }
   a->have_prev = 1;
 }
@@ -493,10 +547,19 @@ static int idle(const adaptive *a, const gw_ctl_view *v, uint32_t k) {
   return 1;
 }
 
-/* Does a protected group of stage s have vehicles waiting or arriving? */
+/* Does a protected group of stage s have vehicles waiting or arriving?  A
+** turn stage needs a queue worth its change, unless one of its groups has
+** waited `turnwait` seconds. */
 static int demand(const adaptive *a, const gw_ctl_view *v, uint32_t s) {
+  int turn = (a->turn >> s & 1) && v->queue;
   for (uint32_t g = 0; g < a->ng; g++) {
     if (!(a->prot[s] >> g & 1)) continue;
+    if (turn && a->wait_since_t[g] >= 0 && v->t - a->wait_since_t[g] >= a->turn_wait_s - EPS_S)
+      return 1; /* waited long enough */
+    if (turn) {
+      if (lost_detectors(a, v, g) || gw__ctl_val(v->queue, g) >= a->turn_q[s] - EPS_S) return 1;
+      continue;
+    }
     if (lost_detectors(a, v, g) || gw__ctl_val(v->queue, g) > 0) return 1;
     if (gw__ctl_detected(v, g) &&
         (gw__ctl_val(v->occupancy, g) > 0 || gw__ctl_gap(v, g) < a->gap_s))
@@ -549,5 +612,5 @@ static void ad_fini(void *state) { gw__free(state); }
 const gw_controller_type gw__ctl_adaptive = {
     "adaptive", "adaptive: Webster cycle and splits from measured flows, degree of saturation",
     ad_init,    ad_step,
-    ad_fini,    2, /* lanes only for groups without a working detector */
+    ad_fini,    3, /* lanes for groups without a working detector, and turn groups */
     1};

@@ -12,10 +12,14 @@
 ** with an alarm event.
 **
 ** Reading: detectors first, then lane counts on the groups' approach and
-** exit lanes for controllers that read them; one that reads lanes only
-** where loops are missing (ignores_lanes == 2) gets them only for groups
-** without a working detector, which keeps SUMO's per-object TraCI cost to
-** the loops on a fully detected junction.
+** exit lanes for controllers that read them (an approach that is a short
+** turn bay also counts the lanes feeding it: up_lanes); one that reads
+** lanes only where loops are missing (ignores_lanes == 2) gets them only
+** for groups without a working detector, which keeps SUMO's per-object
+** TraCI cost to the loops on a fully detected junction; ignores_lanes == 3
+** (adaptive) adds the queue on the turn groups' own lanes (groups shown
+** permissive, 'g', in some stage, whose protected stage is served only for
+** a queue).
 **
 ** Detectors: the field's loops on a group's approach lanes belong to the
 ** group; a group with none gets a loop 5 m before the stop line of each
@@ -56,6 +60,13 @@ typedef struct node {
   double out_queue[GW_MAX_GROUPS], out_count[GW_MAX_GROUPS];
   double arrivals[GW_MAX_GROUPS], occupancy[GW_MAX_GROUPS], gap[GW_MAX_GROUPS];
   uint8_t has_det[GW_MAX_GROUPS];
+  /* The turn groups, shown permissive ('g') in some stage, and their
+  ** approach lanes in one compact list, for ignores_lanes == 3. */
+  uint64_t turn_groups;
+  uint64_t turn_queued; /* turn groups that had a queue at the last reading */
+  uint32_t nturn_lanes;
+  uint32_t turn_lane[GW_MAX_GROUPS * 8];
+  uint8_t turn_lane_group[GW_MAX_GROUPS * 8];
 } node;
 
 struct gw_control {
@@ -80,7 +91,7 @@ struct gw_control {
   uint32_t npend;
 };
 
-static void lane_counts(gw_control *c, uint32_t lane, double *v, double *h) {
+static inline void lane_counts(gw_control *c, uint32_t lane, double *v, double *h) {
   if (c->lane_n) { /* the field's arrays, fetched once for this step */
     *v = c->lane_n[lane];
     *h = c->lane_h[lane];
@@ -221,6 +232,13 @@ static int create(const gw_net *net, gw_field *field, const char *const *specs, 
     nd->hold = -1;
     if ((rc = gw_signal_model_init(&nd->model, net, i, err))) break;
     if ((rc = gw__ctl_model_overrides(specs[each ? i : 0], &nd->model, err))) break;
+    for (uint32_t s = 0; s < nd->model.nstages; s++)
+      nd->turn_groups |= nd->model.stages[s].green & nd->model.stages[s].minor;
+    for (uint32_t g = 0; g < nd->model.ngroups; g++)
+      for (uint32_t k = 0; (nd->turn_groups >> g & 1) && k < nd->model.groups[g].nin; k++) {
+        nd->turn_lane[nd->nturn_lanes] = nd->model.groups[g].in_lanes[k];
+        nd->turn_lane_group[nd->nturn_lanes++] = (uint8_t)g;
+      }
     if ((rc = gw_controller_create(specs[each ? i : 0], &nd->model, net, &nd->ctl, err))) break;
     if ((rc = attach_detectors(c, nd, err))) break;
     if ((rc = gw_monitor_create(&nd->model, 0, t, fn, ud, &nd->mon))) {
@@ -261,9 +279,10 @@ void gw_control_destroy(gw_control *c) {
 
 /* What the loop reads for a signal.  Detectors first: a controller that
 ** reads lanes only where detectors are missing (ignores_lanes == 2, see
-** controller_int.h) then gets lane counts only for the groups without a
-** working detector, so that in a field where every object read costs (SUMO
-** over TraCI) a fully detected junction costs its loops alone. */
+** controller_int.h; 3: also for the turn groups) then gets lane counts only
+** for the groups without a working detector (and those), so that in a field
+** where every object read costs (SUMO over TraCI) a fully detected junction
+** costs its loops alone (and its turn lanes). */
 static void read_field(gw_control *c, uint32_t i, double t) {
   node *nd = &c->nodes[i];
   int mode = gw__controller_ignores_lanes(nd->ctl);
@@ -293,11 +312,17 @@ static void read_field(gw_control *c, uint32_t i, double t) {
         log_loop(c, i, t, c->stats.steps ? t - c->last_t : 1, &nd->det_on[g][k], r,
                  (int)nd->det[g][k] + 1);
     }
-    int lanes = mode == 0 || (mode == 2 && !nd->has_det[g]);
+    int lanes = mode == 0 || (mode >= 2 && !nd->has_det[g]);
     double v, h;
-    nd->queue[g] = nd->count[g] = nd->out_queue[g] = nd->out_count[g] = 0;
+    nd->queue[g] = nd->count[g] = 0;
+    if (exits) nd->out_queue[g] = nd->out_count[g] = 0; /* else not filled */
     for (uint32_t k = 0; lanes && k < sg->nin; k++) {
       lane_counts(c, sg->in_lanes[k], &v, &h);
+      nd->count[g] += v;
+      nd->queue[g] += h;
+    }
+    for (uint32_t k = 0; lanes && k < sg->nup; k++) {
+      lane_counts(c, sg->up_lanes[k], &v, &h);
       nd->count[g] += v;
       nd->queue[g] += h;
     }
@@ -307,6 +332,27 @@ static void read_field(gw_control *c, uint32_t i, double t) {
       nd->out_queue[g] += h;
     }
   }
+  /* The turn groups that have loops (ignores_lanes == 3): the queue on
+  ** their own lanes only, from the compact list (count is left at 0).  All
+  ** that is asked of them is whether a couple of vehicles wait, and every
+  ** lane read costs (a TraCI variable in SUMO, a cache miss here), so a
+  ** lane is read only while its group's loops are occupied or it had a
+  ** queue at the last reading: a queue at the stop line starts on the
+  ** stop-line loop. */
+  uint64_t queued = 0;
+  for (uint32_t k = 0; mode == 3 && k < nd->nturn_lanes; k++) {
+    uint32_t g = nd->turn_lane_group[k];
+    if (!nd->has_det[g]) continue; /* read above, with its feeders */
+    if (nd->occupancy[g] <= 0 && nd->gap[g] > 0 && !(nd->turn_queued >> g & 1)) continue;
+    double v, h;
+    if (c->lane_n)
+      h = c->lane_h[nd->turn_lane[k]];
+    else
+      lane_counts(c, nd->turn_lane[k], &v, &h);
+    nd->queue[g] += h;
+    if (h > 0) queued |= 1ull << g;
+  }
+  nd->turn_queued = queued;
 }
 
 static int fall_back(gw_control *c, node *nd, double t, int why) {

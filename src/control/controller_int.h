@@ -40,7 +40,8 @@ typedef struct gw_controller_type {
   int (*step)(void *state, const gw_ctl_view *v, uint32_t *stage);
   void (*fini)(void *state);
   int ignores_lanes; /* 1: never reads queue/count arrays (not filled then);
-                     ** 2: reads them only for groups without a working detector */
+                     ** 2: reads them only for groups without a working detector;
+                     ** 3: as 2, plus the queue on the turn groups' own lanes */
   int ignores_exits; /* 1: never reads out_queue/out_count (not filled then) */
 } gw_controller_type;
 

@@ -79,6 +79,20 @@ static void model_of_a_grid_junction(void **state) {
   assert_true(m.groups[ew].min_green_s == 7 && m.groups[ew].yellow_s == 4);
   assert_true(m.allred_s[ns][ew] == 1.5 && m.allred_s[ns][nsl] == 0);
   assert_int_equal(gw_signal_model_override(&m, -1, 1, -1), GW_ERANGE);
+  /* The approaches are 34 m turn bays behind the split of a two-lane road:
+  ** the through group also counts both of the road's lanes, the left turn
+  ** group the left one, which feeds its bay and a through bay. */
+  assert_int_equal(m.groups[ns].nup, 4);
+  assert_int_equal(m.groups[nsl].nup, 2);
+  for (uint32_t k = 0; k < m.groups[nsl].nup; k++) {
+    gw_lane_info li;
+    uint32_t lane = m.groups[nsl].up_lanes[k], shared = 0;
+    assert_int_equal(gw_net_lane_info(sc->net, lane, &li), GW_OK);
+    assert_true(strcmp(li.id, "B0B1_1") == 0 || strcmp(li.id, "B2B1_1") == 0);
+    assert_true(li.length_m > 200 && !li.internal);
+    for (uint32_t j = 0; j < m.groups[ns].nup; j++) shared += m.groups[ns].up_lanes[j] == lane;
+    assert_int_equal(shared, 1);
+  }
   gw_scenario_destroy(sc);
 }
 
@@ -291,10 +305,13 @@ static void control_loop_catches_a_tampered_field(void **state) {
 }
 
 /* What the loop reads.  A field wrapped so that every lane read is counted
-** (no bulk arrays, so each lane goes through lane_counts): actuated and
-** adaptive read lanes only for groups without a working detector, so on a
-** junction where every group has loops they read none, and a group whose
-** loops have all failed is read again, alone; maxpressure, which needs the
+** (no bulk arrays, so each lane goes through lane_counts): actuated reads
+** lanes only for groups without a working detector, so on a junction where
+** every group has loops it reads none, and a group whose loops have all
+** failed is read again, alone, with the lanes feeding its turn bays;
+** adaptive reads besides the approach lanes of its turn groups (those
+** shown permissive in some stage) and no others, each while its loops are
+** occupied or it had a queue; maxpressure, which needs the
 ** queues, reads its approach and exit lanes. */
 static gw_field inner_field;
 static uint64_t lane_reads;
@@ -360,16 +377,33 @@ static void control_loop_reads_lanes_only_where_needed(void **state) {
   (void)state;
   gw_scenario *sc = load("grid4x4");
   assert_int_equal(lanes_read(sc, "actuated", 0), 0);
-  assert_int_equal(lanes_read(sc, "adaptive", 0), 0);
-  /* Signal 0's group 0 without loops: its approach lanes, and only those. */
-  assert_true(lanes_read(sc, "actuated", 1) > 0);
   gw_signal_model m;
   gw_error err;
+  /* adaptive: the turn groups' approach lanes of every signal. */
+  assert_true(lanes_read(sc, "adaptive", 0) > 0);
+  uint8_t want[sizeof lane_read] = {0};
+  uint32_t nturn = 0;
+  for (uint32_t t = 0; t < gw_net_tls_count(sc->net); t++) {
+    assert_int_equal(gw_signal_model_init(&m, sc->net, t, &err), GW_OK);
+    uint64_t turn = 0;
+    for (uint32_t s = 0; s < m.nstages; s++) turn |= m.stages[s].green & m.stages[s].minor;
+    for (uint32_t g = 0; g < m.ngroups; g++)
+      for (uint32_t k = 0; (turn >> g & 1) && k < m.groups[g].nin; k++) {
+        nturn += !want[m.groups[g].in_lanes[k]];
+        want[m.groups[g].in_lanes[k]] = 1;
+      }
+  }
+  assert_true(nturn > 0);
+  for (uint32_t l = 0; l < sizeof want; l++) assert_true(!lane_read[l] || want[l]);
+  /* Signal 0's group 0 without loops: its approach lanes and the lanes
+  ** feeding them, and only those. */
+  assert_true(lanes_read(sc, "actuated", 1) > 0);
   assert_int_equal(gw_signal_model_init(&m, sc->net, 0, &err), GW_OK);
   uint32_t nread = 0;
   for (uint32_t l = 0; l < sizeof lane_read; l++) nread += lane_read[l];
-  assert_int_equal(nread, m.groups[0].nin);
+  assert_int_equal(nread, m.groups[0].nin + m.groups[0].nup);
   for (uint32_t k = 0; k < m.groups[0].nin; k++) assert_true(lane_read[m.groups[0].in_lanes[k]]);
+  for (uint32_t k = 0; k < m.groups[0].nup; k++) assert_true(lane_read[m.groups[0].up_lanes[k]]);
   assert_true(lanes_read(sc, "maxpressure", 0) > 0);
   gw_scenario_destroy(sc);
 }

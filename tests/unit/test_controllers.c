@@ -845,6 +845,53 @@ static void adaptive_gap_out_gives_time_to_next(void **state) {
   bench_free(b);
 }
 
+/* A turn stage (group 1: permissive in stage 0, protected in stage 1) is
+** served only for a queue worth its change: with 4 s changes and a 2 s
+** headway, two vehicles.  One turner on its loop is skipped (stage 2 next);
+** two are served; one that has waited `turnwait` seconds is served. */
+static void adaptive_turn_stage_needs_a_queue(void **state) {
+  (void)state;
+  gw_signal_model m;
+  model_left(&m);
+  for (int queued = 1; queued <= 2; queued++) {
+    bench *b = bench_new(&m, "adaptive:lost=4,offset=0", 0);
+    b->queue[1] = queued;
+    b->gap[1] = 0;
+    b->occupancy[1] = 1;
+    b->queue[2] = 3;
+    assert_near(run_to_switch(b, 100), 5, EPS); /* stage 0 gaps out at its minimum */
+    assert_int_equal(b->request, queued == 1 ? 2 : 1);
+    bench_free(b);
+  }
+  /* Stage 0 busy to its planned end, 21 s (63 s of green in three). */
+  for (int wait = 0; wait <= 1; wait++) {
+    bench *b = bench_new(
+        &m, wait ? "adaptive:lost=4,offset=0,turnwait=20" : "adaptive:lost=4,offset=0", 0);
+    b->gap[0] = 0;
+    b->arrivals[0] = 1;
+    b->queue[1] = 1;
+    b->queue[2] = 3;
+    assert_near(run_to_switch(b, 100), 21, EPS);
+    assert_int_equal(b->request, wait ? 1 : 2);
+    bench_free(b);
+  }
+  /* Without lane counts in the view a turn stage is called like any other. */
+  bench *b = bench_new(&m, "adaptive:lost=4,offset=0", 0);
+  b->gap[1] = 0;
+  b->occupancy[1] = 1;
+  b->queue[2] = 3;
+  gw_ctl_view v = bench_view(b);
+  v.queue = NULL;
+  uint32_t s = 0;
+  for (int k = 0; k < 6; k++) {
+    assert_int_equal(gw_controller_step(b->ctl, &v, &s), GW_OK);
+    v.t += 1;
+    b->st.stage_since_t = 0;
+  }
+  assert_int_equal(s, 1);
+  bench_free(b);
+}
+
 /* Coordinated: cycle 90, offset 10.  Flows that change at random times and
 ** random gaps make the splits move and the middle stages gap out, yet from
 ** the second cycle on stage 0's green starts at 10 + 90 k every cycle, and
@@ -1201,6 +1248,7 @@ int main(void) {
       cmocka_unit_test(adaptive_lost_time_counts_upgrades),
       cmocka_unit_test(adaptive_gap_out_gives_time_to_next),
       cmocka_unit_test(adaptive_coordinated_holds_offset),
+      cmocka_unit_test(adaptive_turn_stage_needs_a_queue),
       cmocka_unit_test(one_stage_is_always_stage_0),
       cmocka_unit_test(bad_parameters_are_refused),
       cmocka_unit_test(controllers_drive_real_monitor),
