@@ -197,8 +197,9 @@ const char *gw_monitor_step(gw_monitor *mon, double t) {
       all_red &= mon->lamp[g] == GW_LAMP_RED && t - mon->since[g] >= mon->longest_allred - 1e-9;
     if (all_red) mon->flashing = 1;
   }
+  /* From here on flashing implies flash_req. */
   const gw_stage *s = &m->stages[mon->target];
-  uint64_t want = mon->failsafe || mon->flash_req || mon->flashing ? 0 : s->green;
+  uint64_t want = mon->failsafe || mon->flash_req ? 0 : s->green;
   /* Ends first (R1, R2), so that starts in the same step see them. */
   for (uint32_t g = 0; g < m->ngroups; g++) {
     double age = t - mon->since[g];
@@ -249,7 +250,7 @@ const char *gw_monitor_step(gw_monitor *mon, double t) {
     }
   }
   /* Has the target been reached? */
-  int reached = !mon->failsafe && !mon->flash_req && !mon->flashing;
+  int reached = !mon->failsafe && !mon->flash_req;
   for (uint32_t g = 0; g < m->ngroups && reached; g++) {
     int wanted = (int)(want >> g & 1);
     if (wanted)

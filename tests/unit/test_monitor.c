@@ -1372,6 +1372,13 @@ static void monitor_flash_is_safe(void **state) {
     for (int k = 1; k < 5000; k++) {
       double t = k * 0.5;
       if (rchance(&r, 0.05)) gw_monitor_request(mon, rbelow(&r, m->nstages), t);
+      if (rchance(&r, 0.002)) {
+        /* The field shows something else: fail-safe, flash asked or not. */
+        char bogus[257];
+        memset(bogus, 'G', m->nlinks);
+        bogus[m->nlinks] = 0;
+        gw_monitor_check_field(mon, bogus, t);
+      }
       if (rchance(&r, 0.004)) {
         on = !on;
         gw_monitor_flash(mon, on, t);
