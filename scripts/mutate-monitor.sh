@@ -54,7 +54,7 @@ MUTATIONS=(
   's/if (!may_show(mon, g, mg, t)) continue;/(void)0;/'
 
   "fail-safe keeps serving the target"
-  's/uint64_t want = mon->failsafe ? 0 : s->green;/uint64_t want = s->green;/'
+  's/uint64_t want = mon->failsafe || mon->flash_req ? 0 : s->green;/uint64_t want = mon->flash_req ? 0 : s->green;/'
 
   "check_field never enters fail-safe"
   '/^int gw_monitor_check_field/,/^}/s/mon->failsafe = 1;/mon->failsafe = 0;/'
@@ -76,6 +76,12 @@ MUTATIONS=(
 
   "no stage is ever reported reached"
   's/if (reached \&\& mon->shown != mon->target) {/if (0) {/'
+
+  "flash starts without ending the greens and serving the all-red"
+  's/if (all_red) mon->flashing = 1;/mon->flashing = 1;/'
+
+  "leaving flash skips the all-red"
+  '/mon->flashing = 0;/,/^    }/s/mon->since\[g\] = t;/mon->since[g] = t - 1e6;/'
 )
 
 echo "mutate-monitor: copying the tree to $WORK"
