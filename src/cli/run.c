@@ -147,8 +147,8 @@ static int start_coordinated(const char *spec, const gw_scenario *sc, gw_field *
       snprintf(specs[i], 1100, "adaptive:%s", params);
     }
   }
-  if (!rc && gw_control_create_each(sc->net, field, (const char *const *)specs, on_event, ctx, ctl,
-                                    &err)) {
+  if (!rc && gw_control_create_each(sc->net, field, (const char *const *)specs,
+                                    ctx->events ? on_event : NULL, ctx, ctl, &err)) {
     gw_cli_error("%s", err.msg);
     rc = 1;
   }
@@ -309,8 +309,9 @@ int gw_cli_run(const gw_run_opts *o, gw_run_result *r) {
     if (start_coordinated(o->controller, sc, &field, &ctx, &ctl)) goto out;
   } else if (o->controller) {
     gw_field_from_sim(sim, &field);
-    if (gw_control_create(sc->net, &field, spec ? spec : o->controller, on_event, &ctx, &ctl,
-                          &err)) {
+    /* No event log asked for: the control loop makes no events at all. */
+    if (gw_control_create(sc->net, &field, spec ? spec : o->controller,
+                          ctx.events ? on_event : NULL, &ctx, &ctl, &err)) {
       gw_cli_error("%s", err.msg);
       goto out;
     }

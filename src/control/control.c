@@ -309,7 +309,7 @@ static void read_field(gw_control *c, uint32_t i, double t) {
       if (gap < 0) gap = 0;
       if (gap < nd->gap[g]) nd->gap[g] = gap;
       /* Most loops, most steps: no vehicle, no change. */
-      if (nd->det_log[g][k] &&
+      if (c->fn && nd->det_log[g][k] &&
           (r->count || (uint8_t)(r->occupancy > 0 || r->occupied) != nd->det_on[g][k]))
         log_loop(c, i, t, c->stats.steps ? t - c->last_t : 1, &nd->det_on[g][k], r,
                  (int)nd->det[g][k] + 1);
