@@ -133,6 +133,31 @@ int gw_detector_map_read(const char *path, const char *signal, gw_detector_link 
 int gw_detector_map_read_ex(const char *path, const char *signal, gw_detector_link **out,
                             int **movements, size_t *n, gw_error *err);
 void gw_detector_map_free(void *links);
+/* The measures by name, as `greenwave measures --measure` and the API's
+** `measure=` take them. */
+enum {
+  GW_MEASURE_SPLIT,
+  GW_MEASURE_TERMINATIONS,
+  GW_MEASURE_PCD,
+  GW_MEASURE_AOG,
+  GW_MEASURE_SPLITFAIL,
+  GW_MEASURE_VOLUME,
+  GW_MEASURE_REDYELLOW,
+  GW_MEASURE_DELAY,
+  GW_MEASURE_TMC,
+  GW_MEASURE_PEDDELAY,
+  GW_MEASURE_HEALTH,
+  GW_MEASURE_N
+};
+/* "split", "terminations", ...; "" for an unknown number. */
+const char *gw_measure_name(int measure);
+/* The GW_MEASURE_* of a name, or -1. */
+int gw_measure_from_name(const char *name);
+/* Names of a gw_cycle's termination ("-", "gap out", "max out", "force
+** off") and of a gw_arrival's state ("green", "yellow", "red"). */
+const char *gw_termination_name(int termination);
+const char *gw_arrival_state_name(int state);
+
 /* "T", "L", "R", "TL", "TR", "LR", "TLR" for a GW_MOVE_* mask; "" for 0. */
 const char *gw_movement_name(int movement);
 /* Parses the letters L, T and R in any order (any case, each at most

@@ -85,26 +85,6 @@ static const char usage[] =
     "counted; the counts and their first line numbers are printed on stderr.\n"
     "Exit status: 0 done, 1 the log or map could not be read, 2 usage error.\n";
 
-enum {
-  M_SPLIT,
-  M_TERM,
-  M_PCD,
-  M_AOG,
-  M_SPLITFAIL,
-  M_VOLUME,
-  M_REDYELLOW,
-  M_DELAY,
-  M_TMC,
-  M_PEDDELAY,
-  M_HEALTH,
-  M_N
-};
-static const char *const mnames[M_N] = {"split",     "terminations", "pcd",       "aog",
-                                        "splitfail", "volume",       "redyellow", "delay",
-                                        "tmc",       "peddelay",     "health"};
-static const char *const term_names[4] = {"-", "gap out", "max out", "force off"};
-static const char *const state_names[3] = {"green", "yellow", "red"};
-
 typedef struct ctx {
   gw_measures *m;
   GW_VEC(gw_cycle) cycles;
@@ -209,11 +189,12 @@ static void print_cycle_json(FILE *f, const gw_cycle *c, int measure, int first)
           "%s\n    {\"phase\": %d, \"start\": \"%s\", \"green_s\": %.1f, \"yellow_s\": %.1f, "
           "\"cycle_s\": %.1f",
           first ? "" : ",", c->phase, ts, c->green_s, c->yellow_s, c->cycle_s);
-  if (measure == M_SPLIT) fprintf(f, ", \"termination\": \"%s\"", term_names[c->termination]);
-  if (measure == M_PCD)
+  if (measure == GW_MEASURE_SPLIT)
+    fprintf(f, ", \"termination\": \"%s\"", gw_termination_name(c->termination));
+  if (measure == GW_MEASURE_PCD)
     fprintf(f, ", \"arrivals_green\": %u, \"arrivals_yellow\": %u, \"arrivals_red\": %u",
             c->arrivals[0], c->arrivals[1], c->arrivals[2]);
-  if (measure == M_SPLITFAIL)
+  if (measure == GW_MEASURE_SPLITFAIL)
     fprintf(f, ", \"green_occupancy\": %.3f, \"red_occupancy\": %.3f, \"split_failure\": %s",
             c->green_occupancy, c->red_occupancy, c->split_failure ? "true" : "false");
   fputc('}', f);
@@ -222,39 +203,39 @@ static void print_cycle_json(FILE *f, const gw_cycle *c, int measure, int first)
 static void print_summary_json(FILE *f, const gw_phase_summary *s, int measure, int first) {
   fprintf(f, "%s\n    {\"phase\": %d, \"cycles\": %u", first ? "" : ",", s->phase, s->cycles);
   /* The split monitor shows how greens ended too. */
-  if (measure == M_SPLIT)
+  if (measure == GW_MEASURE_SPLIT)
     fprintf(f, ", \"mean_green_s\": %.2f, \"min_green_s\": %.1f, \"max_green_s\": %.1f",
             s->cycles ? s->green_s / s->cycles : 0, s->min_green_s, s->max_green_s);
   switch (measure) {
-    case M_SPLIT:
-    case M_TERM:
+    case GW_MEASURE_SPLIT:
+    case GW_MEASURE_TERMINATIONS:
       fprintf(f, ", \"gap_outs\": %llu, \"max_outs\": %llu, \"force_offs\": %llu",
               (unsigned long long)s->gap_outs, (unsigned long long)s->max_outs,
               (unsigned long long)s->force_offs);
       break;
-    case M_PCD:
-    case M_AOG:
+    case GW_MEASURE_PCD:
+    case GW_MEASURE_AOG:
       fprintf(f,
               ", \"arrivals_green\": %llu, \"arrivals_yellow\": %llu, \"arrivals_red\": %llu, "
               "\"aog_pct\": %.2f, \"green_share\": %.4f, \"platoon_ratio\": %.3f",
               (unsigned long long)s->arrivals[0], (unsigned long long)s->arrivals[1],
               (unsigned long long)s->arrivals[2], s->aog_pct, s->green_share, s->platoon_ratio);
       break;
-    case M_SPLITFAIL:
+    case GW_MEASURE_SPLITFAIL:
       fprintf(f, ", \"measured_cycles\": %u, \"split_failures\": %u", s->occupancy_cycles,
               s->split_failures);
       break;
-    case M_VOLUME:
+    case GW_MEASURE_VOLUME:
       fprintf(f, ", \"detector_ons\": %llu", (unsigned long long)s->detector_ons);
       break;
-    case M_REDYELLOW:
+    case GW_MEASURE_REDYELLOW:
       fprintf(f,
               ", \"yellow_actuations\": %llu, \"red_actuations\": %llu, "
               "\"red_clearance_actuations\": %llu",
               (unsigned long long)s->arrivals[1], (unsigned long long)s->arrivals[2],
               (unsigned long long)s->redclear_actuations);
       break;
-    case M_DELAY:
+    case GW_MEASURE_DELAY:
       fprintf(f,
               ", \"arrivals\": %llu, \"arrivals_red\": %llu, \"unresolved\": %llu, "
               "\"total_delay_veh_h\": %.4f, \"avg_delay_s\": %.2f, \"max_delay_s\": %.1f",
@@ -262,7 +243,7 @@ static void print_summary_json(FILE *f, const gw_phase_summary *s, int measure, 
               (unsigned long long)s->delay_unresolved, s->delay_s / 3600, s->avg_delay_s,
               s->max_delay_s);
       break;
-    case M_TMC: {
+    case GW_MEASURE_TMC: {
       uint64_t tot = 0;
       fprintf(f, ", \"movements\": [");
       int k = 0;
@@ -275,7 +256,7 @@ static void print_summary_json(FILE *f, const gw_phase_summary *s, int measure, 
       fprintf(f, "], \"count\": %llu", (unsigned long long)tot);
       break;
     }
-    case M_PEDDELAY:
+    case GW_MEASURE_PEDDELAY:
       fprintf(f,
               ", \"walks\": %llu, \"calls\": %llu, \"presses\": %llu, \"delays\": %llu, "
               "\"avg_delay_s\": %.2f, \"max_delay_s\": %.1f",
@@ -292,8 +273,8 @@ static void print_summary_json(FILE *f, const gw_phase_summary *s, int measure, 
 ** delay the phases with pedestrian events, the rest every phase. */
 static int listed(const gw_phase_summary *s, int measure, int phase) {
   if (phase && s->phase != phase) return 0;
-  if (measure == M_TMC) return s->tmc_movements != 0;
-  if (measure == M_PEDDELAY) return s->ped_events != 0;
+  if (measure == GW_MEASURE_TMC) return s->tmc_movements != 0;
+  if (measure == GW_MEASURE_PEDDELAY) return s->ped_events != 0;
   return 1;
 }
 
@@ -302,10 +283,10 @@ static const char *empty_note(int measure, const gw_phase_summary *sum, size_t n
   int any = 0;
   for (size_t i = 0; i < nsum; i++) any |= listed(&sum[i], measure, 0);
   if (any) return NULL;
-  if (measure == M_TMC)
+  if (measure == GW_MEASURE_TMC)
     return "the detector map names no movement (a 4th column L, T, R, TL, TR, ...): no turning "
            "movement counts";
-  if (measure == M_PEDDELAY)
+  if (measure == GW_MEASURE_PEDDELAY)
     return "no pedestrian events (codes 21-23, 45, 89, 90) of this signal in the range: no "
            "pedestrian delay (logs of Greenwave's simulator have none; it has no pedestrians)";
   return NULL;
@@ -318,7 +299,7 @@ static void print_json(const ctx *x, int measure, int phase, const char *signal,
   for (int r = 0; r < GW_EVLOG_NREASONS; r++) skipped += st->bad[r];
   printf("{\n  \"signal\": ");
   json_str(stdout, signal);
-  printf(",\n  \"measure\": \"%s\",\n  \"from\": ", mnames[measure]);
+  printf(",\n  \"measure\": \"%s\",\n  \"from\": ", gw_measure_name(measure));
   if (from)
     json_str(stdout, from);
   else
@@ -330,7 +311,7 @@ static void print_json(const ctx *x, int measure, int phase, const char *signal,
     printf("null");
   printf(",\n  \"events\": %llu,\n  \"rows_skipped\": %llu", (unsigned long long)st->delivered,
          (unsigned long long)skipped);
-  if (measure == M_SPLIT || measure == M_PCD || measure == M_SPLITFAIL) {
+  if (measure == GW_MEASURE_SPLIT || measure == GW_MEASURE_PCD || measure == GW_MEASURE_SPLITFAIL) {
     printf(",\n  \"cycles\": [");
     int first = 1;
     for (size_t i = 0; i < x->cycles.n; i++) {
@@ -340,7 +321,7 @@ static void print_json(const ctx *x, int measure, int phase, const char *signal,
     }
     printf("\n  ]");
   }
-  if (measure == M_PCD) {
+  if (measure == GW_MEASURE_PCD) {
     printf(",\n  \"arrivals\": [");
     int first = 1;
     for (size_t i = 0; i < x->arrivals.n; i++) {
@@ -349,12 +330,13 @@ static void print_json(const ctx *x, int measure, int phase, const char *signal,
       char ts[32];
       gw_time_format(a->t, ts, sizeof ts);
       printf("%s\n    {\"phase\": %d, \"t\": \"%s\", \"cycle_t_s\": %.1f, \"state\": \"%s\"}",
-             first ? "" : ",", a->phase, ts, a->t - a->cycle_start_t, state_names[a->state]);
+             first ? "" : ",", a->phase, ts, a->t - a->cycle_start_t,
+             gw_arrival_state_name(a->state));
       first = 0;
     }
     printf("\n  ]");
   }
-  if (measure == M_VOLUME) {
+  if (measure == GW_MEASURE_VOLUME) {
     printf(",\n  \"bins\": [");
     int first = 1;
     for (size_t i = 0; i < x->bins.n; i++) {
@@ -370,7 +352,7 @@ static void print_json(const ctx *x, int measure, int phase, const char *signal,
     }
     printf("\n  ]");
   }
-  if (measure == M_DELAY) {
+  if (measure == GW_MEASURE_DELAY) {
     printf(",\n  \"bins\": [");
     int first = 1;
     for (size_t i = 0; i < x->delays.n; i++) {
@@ -388,7 +370,7 @@ static void print_json(const ctx *x, int measure, int phase, const char *signal,
     }
     printf("\n  ]");
   }
-  if (measure == M_TMC) {
+  if (measure == GW_MEASURE_TMC) {
     printf(",\n  \"bins\": [");
     int first = 1;
     for (size_t i = 0; i < x->tmc.n; i++) {
@@ -405,7 +387,7 @@ static void print_json(const ctx *x, int measure, int phase, const char *signal,
     }
     printf("\n  ]");
   }
-  if (measure == M_PEDDELAY) {
+  if (measure == GW_MEASURE_PEDDELAY) {
     uint64_t nped = 0;
     for (size_t i = 0; i < nsum; i++)
       if (!phase || sum[i].phase == phase) nped += sum[i].ped_events;
@@ -441,21 +423,21 @@ static void print_json(const ctx *x, int measure, int phase, const char *signal,
 static void print_text(const ctx *x, int measure, int phase, const char *signal,
                        const gw_phase_summary *sum, size_t nsum) {
   char ts[32];
-  printf("%s, signal %s\n\n", mnames[measure], signal);
-  if (measure == M_SPLIT || measure == M_PCD || measure == M_SPLITFAIL) {
+  printf("%s, signal %s\n\n", gw_measure_name(measure), signal);
+  if (measure == GW_MEASURE_SPLIT || measure == GW_MEASURE_PCD || measure == GW_MEASURE_SPLITFAIL) {
     printf("phase  cycle start             green s  yellow s  cycle s");
-    if (measure == M_SPLIT) printf("  termination\n");
-    if (measure == M_PCD) printf("  on green  on yellow  on red\n");
-    if (measure == M_SPLITFAIL) printf("  green occ  red occ  failure\n");
+    if (measure == GW_MEASURE_SPLIT) printf("  termination\n");
+    if (measure == GW_MEASURE_PCD) printf("  on green  on yellow  on red\n");
+    if (measure == GW_MEASURE_SPLITFAIL) printf("  green occ  red occ  failure\n");
     for (size_t i = 0; i < x->cycles.n; i++) {
       const gw_cycle *c = &x->cycles.a[i];
       if (phase && c->phase != phase) continue;
       gw_time_format(c->start_t, ts, sizeof ts);
       printf("%5d  %s  %7.1f  %8.1f  %7.1f", c->phase, ts, c->green_s, c->yellow_s, c->cycle_s);
-      if (measure == M_SPLIT) printf("  %s\n", term_names[c->termination]);
-      if (measure == M_PCD)
+      if (measure == GW_MEASURE_SPLIT) printf("  %s\n", gw_termination_name(c->termination));
+      if (measure == GW_MEASURE_PCD)
         printf("  %8u  %9u  %6u\n", c->arrivals[0], c->arrivals[1], c->arrivals[2]);
-      if (measure == M_SPLITFAIL)
+      if (measure == GW_MEASURE_SPLITFAIL)
         printf("  %9.2f  %7.2f  %s\n", c->green_occupancy, c->red_occupancy,
                c->split_failure ? "yes" : "no");
     }
@@ -463,7 +445,7 @@ static void print_text(const ctx *x, int measure, int phase, const char *signal,
   }
   const char *note = empty_note(measure, sum, nsum);
   if (note) printf("%s\n\n", note);
-  if (measure == M_DELAY) {
+  if (measure == GW_MEASURE_DELAY) {
     printf("phase  bin start             arrivals  on red  delay veh-h  delay s/veh\n");
     for (size_t i = 0; i < x->delays.n; i++) {
       const gw_delay_bin *b = &x->delays.a[i];
@@ -474,7 +456,7 @@ static void print_text(const ctx *x, int measure, int phase, const char *signal,
     }
     printf("\n");
   }
-  if (measure == M_TMC && !note) {
+  if (measure == GW_MEASURE_TMC && !note) {
     printf("phase  movement  bin start               count      veh/h\n");
     for (size_t i = 0; i < x->tmc.n; i++) {
       const gw_tmc_bin *b = &x->tmc.a[i];
@@ -485,7 +467,7 @@ static void print_text(const ctx *x, int measure, int phase, const char *signal,
     }
     printf("\n");
   }
-  if (measure == M_PEDDELAY && !note) {
+  if (measure == GW_MEASURE_PEDDELAY && !note) {
     printf("phase  call                   begin walk             delay s\n");
     for (size_t i = 0; i < x->peds.n; i++) {
       const gw_ped_delay *d = &x->peds.a[i];
@@ -497,7 +479,7 @@ static void print_text(const ctx *x, int measure, int phase, const char *signal,
     }
     printf("\n");
   }
-  if (measure == M_VOLUME) {
+  if (measure == GW_MEASURE_VOLUME) {
     printf("phase  bin start               count      veh/h\n");
     for (size_t i = 0; i < x->bins.n; i++) {
       const gw_volume_bin *b = &x->bins.a[i];
@@ -508,34 +490,34 @@ static void print_text(const ctx *x, int measure, int phase, const char *signal,
     printf("\n");
   }
   switch (measure) {
-    case M_SPLIT:
+    case GW_MEASURE_SPLIT:
       printf("phase  cycles  mean green s  min green s  max green s\n");
       break;
-    case M_TERM:
+    case GW_MEASURE_TERMINATIONS:
       printf("phase  gap outs  max outs  force offs  %% gap  %% max  %% force\n");
       break;
-    case M_PCD:
-    case M_AOG:
+    case GW_MEASURE_PCD:
+    case GW_MEASURE_AOG:
       printf(
           "phase  cycles  arrivals  on green  on yellow  on red  AOG %%  g/C %%  platoon ratio\n");
       break;
-    case M_SPLITFAIL:
+    case GW_MEASURE_SPLITFAIL:
       printf("phase  cycles  measured  split failures  %% of measured\n");
       break;
-    case M_VOLUME:
+    case GW_MEASURE_VOLUME:
       printf("phase  detector-on events\n");
       break;
-    case M_REDYELLOW:
+    case GW_MEASURE_REDYELLOW:
       printf("phase  cycles  on yellow  on red  of which in red clearance\n");
       break;
-    case M_DELAY:
+    case GW_MEASURE_DELAY:
       printf(
           "phase  cycles  arrivals  on red  delay veh-h  delay s/veh  max delay s  unresolved\n");
       break;
-    case M_TMC:
+    case GW_MEASURE_TMC:
       if (!note) printf("phase  movement     count\n");
       break;
-    case M_PEDDELAY:
+    case GW_MEASURE_PEDDELAY:
       if (!note) printf("phase  walks  calls  presses  delays  mean delay s  max delay s\n");
       break;
   }
@@ -546,49 +528,49 @@ static void print_text(const ctx *x, int measure, int phase, const char *signal,
     uint64_t terms = s->gap_outs + s->max_outs + s->force_offs;
     double tn = terms ? 100.0 / (double)terms : 0;
     switch (measure) {
-      case M_SPLIT:
+      case GW_MEASURE_SPLIT:
         printf("%5d  %6u  %12.1f  %11.1f  %11.1f\n", s->phase, s->cycles,
                s->cycles ? s->green_s / s->cycles : 0, s->min_green_s, s->max_green_s);
         break;
-      case M_TERM:
+      case GW_MEASURE_TERMINATIONS:
         printf("%5d  %8llu  %8llu  %10llu  %5.1f  %5.1f  %7.1f\n", s->phase,
                (unsigned long long)s->gap_outs, (unsigned long long)s->max_outs,
                (unsigned long long)s->force_offs, (double)s->gap_outs * tn,
                (double)s->max_outs * tn, (double)s->force_offs * tn);
         break;
-      case M_PCD:
-      case M_AOG:
+      case GW_MEASURE_PCD:
+      case GW_MEASURE_AOG:
         printf("%5d  %6u  %8llu  %8llu  %9llu  %6llu  %5.1f  %5.1f  %13.2f\n", s->phase, s->cycles,
                (unsigned long long)arr, (unsigned long long)s->arrivals[0],
                (unsigned long long)s->arrivals[1], (unsigned long long)s->arrivals[2], s->aog_pct,
                100 * s->green_share, s->platoon_ratio);
         break;
-      case M_SPLITFAIL:
+      case GW_MEASURE_SPLITFAIL:
         printf("%5d  %6u  %8u  %14u  %13.1f\n", s->phase, s->cycles, s->occupancy_cycles,
                s->split_failures,
                s->occupancy_cycles ? 100.0 * s->split_failures / s->occupancy_cycles : 0);
         break;
-      case M_VOLUME:
+      case GW_MEASURE_VOLUME:
         printf("%5d  %18llu\n", s->phase, (unsigned long long)s->detector_ons);
         break;
-      case M_REDYELLOW:
+      case GW_MEASURE_REDYELLOW:
         printf("%5d  %6u  %9llu  %6llu  %25llu\n", s->phase, s->cycles,
                (unsigned long long)s->arrivals[1], (unsigned long long)s->arrivals[2],
                (unsigned long long)s->redclear_actuations);
         break;
-      case M_DELAY:
+      case GW_MEASURE_DELAY:
         printf("%5d  %6u  %8llu  %6llu  %11.3f  %11.1f  %11.1f  %10llu\n", s->phase, s->cycles,
                (unsigned long long)s->delay_arrivals, (unsigned long long)s->delay_red_arrivals,
                s->delay_s / 3600, s->avg_delay_s, s->max_delay_s,
                (unsigned long long)s->delay_unresolved);
         break;
-      case M_TMC:
+      case GW_MEASURE_TMC:
         for (int mv = 1; mv < GW_MOVE_N; mv++)
           if (s->tmc_movements & (1u << mv))
             printf("%5d  %-8s  %8llu\n", s->phase, gw_movement_name(mv),
                    (unsigned long long)s->tmc[mv]);
         break;
-      case M_PEDDELAY:
+      case GW_MEASURE_PEDDELAY:
         printf("%5d  %5llu  %5llu  %7llu  %6llu  %12.1f  %11.1f\n", s->phase,
                (unsigned long long)s->ped_walks, (unsigned long long)s->ped_calls,
                (unsigned long long)s->ped_presses, (unsigned long long)s->ped_delays,
@@ -852,17 +834,17 @@ static void svg_bins(FILE *f, const ctx *x, int measure, const char *signal, int
   double panel = PT + PH + PB;
   svg_begin(f, np ? np * panel + 10 : 120);
   double t0 = INFINITY, t1 = -INFINITY, bin_s = 900;
-  size_t nb = measure == M_DELAY ? x->delays.n : x->tmc.n;
+  size_t nb = measure == GW_MEASURE_DELAY ? x->delays.n : x->tmc.n;
   for (size_t i = 0; i < nb; i++) {
-    double st = measure == M_DELAY ? x->delays.a[i].start_t : x->tmc.a[i].start_t;
-    bin_s = measure == M_DELAY ? x->delays.a[i].bin_s : x->tmc.a[i].bin_s;
+    double st = measure == GW_MEASURE_DELAY ? x->delays.a[i].start_t : x->tmc.a[i].start_t;
+    bin_s = measure == GW_MEASURE_DELAY ? x->delays.a[i].bin_s : x->tmc.a[i].bin_s;
     if (st < t0) t0 = st;
     if (st + bin_s > t1) t1 = st + bin_s;
   }
   if (!np || !nb) {
     fprintf(f, "<text x=\"20\" y=\"40\">%s</text>\n",
-            measure == M_TMC ? "no detector with a movement in the map for this signal"
-                             : "no arrivals in the log for this signal");
+            measure == GW_MEASURE_TMC ? "no detector with a movement in the map for this signal"
+                                      : "no arrivals in the log for this signal");
     fprintf(f, "</svg>\n");
     return;
   }
@@ -874,7 +856,7 @@ static void svg_bins(FILE *f, const ctx *x, int measure, const char *signal, int
     double top = k++ * panel + PT, ymax = 0;
     /* The height of each bar: per bin, summed over movements for tmc. */
     for (size_t b = 0; b < nb; b++) {
-      if (measure == M_DELAY) {
+      if (measure == GW_MEASURE_DELAY) {
         const gw_delay_bin *d = &x->delays.a[b];
         if (d->phase == s->phase && d->avg_delay_s > ymax) ymax = d->avg_delay_s;
       } else {
@@ -889,9 +871,9 @@ static void svg_bins(FILE *f, const ctx *x, int measure, const char *signal, int
     }
     ymax = ymax > 0 ? ceil(ymax * 1.1 / 10) * 10 : 10;
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">%s, signal ", PL,
-            top - 28, measure == M_DELAY ? "Approach delay" : "Turning movement counts");
+            top - 28, measure == GW_MEASURE_DELAY ? "Approach delay" : "Turning movement counts");
     xml_str(f, signal);
-    if (measure == M_DELAY) {
+    if (measure == GW_MEASURE_DELAY) {
       fprintf(f,
               ", phase %d: %.2f veh-h, %.1f s/veh over %llu arrivals (%.0f-minute bins)</text>\n",
               s->phase, s->delay_s / 3600, s->avg_delay_s, (unsigned long long)s->delay_arrivals,
@@ -910,7 +892,7 @@ static void svg_bins(FILE *f, const ctx *x, int measure, const char *signal, int
       }
     }
     for (size_t b = 0; b < nb; b++) {
-      if (measure == M_DELAY) {
+      if (measure == GW_MEASURE_DELAY) {
         const gw_delay_bin *d = &x->delays.a[b];
         if (d->phase != s->phase || d->avg_delay_s <= 0) continue;
         double v = d->avg_delay_s;
@@ -936,7 +918,8 @@ static void svg_bins(FILE *f, const ctx *x, int measure, const char *signal, int
                 t->count);
       }
     }
-    y_axis(f, top, ymax, measure == M_DELAY ? "delay per vehicle (s)" : "vehicles per bin");
+    y_axis(f, top, ymax,
+           measure == GW_MEASURE_DELAY ? "delay per vehicle (s)" : "vehicles per bin");
     time_axis(f, top, t0, t1);
   }
   fprintf(f, "</svg>\n");
@@ -1113,8 +1096,7 @@ int gw_cmd_measures(int argc, char **argv) {
     gw_cli_error("measures needs LOG.csv, --signal ID and --measure NAME (see --help)");
     return 2;
   }
-  for (int k = 0; k < M_N; k++)
-    if (!strcmp(mname, mnames[k])) measure = k;
+  measure = gw_measure_from_name(mname);
   if (measure < 0) {
     gw_cli_error(
         "unknown measure '%s': expected split, terminations, pcd, aog, splitfail, "
@@ -1122,15 +1104,16 @@ int gw_cmd_measures(int argc, char **argv) {
         mname);
     return 2;
   }
-  if (measure != M_SPLIT && measure != M_TERM && measure != M_HEALTH && measure != M_PEDDELAY &&
-      !map) {
+  if (measure != GW_MEASURE_SPLIT && measure != GW_MEASURE_TERMINATIONS &&
+      measure != GW_MEASURE_HEALTH && measure != GW_MEASURE_PEDDELAY && !map) {
     gw_cli_error(
         "--measure %s needs --detectors MAP.csv (rows SignalID,Detector,Phase%s): the log "
         "names detector channels, not phases",
-        mname, measure == M_TMC ? ",Movement" : "");
+        mname, measure == GW_MEASURE_TMC ? ",Movement" : "");
     return 2;
   }
-  if (svg && measure != M_PCD && measure != M_SPLIT && measure != M_DELAY && measure != M_TMC) {
+  if (svg && measure != GW_MEASURE_PCD && measure != GW_MEASURE_SPLIT &&
+      measure != GW_MEASURE_DELAY && measure != GW_MEASURE_TMC) {
     gw_cli_error("--svg draws pcd, split, delay and tmc only");
     return 2;
   }
@@ -1143,7 +1126,7 @@ int gw_cmd_measures(int argc, char **argv) {
     gw_cli_error("--to '%s': expected 'YYYY-MM-DD HH:MM:SS[.f]'", to);
     return 2;
   }
-  if (measure == M_HEALTH) {
+  if (measure == GW_MEASURE_HEALTH) {
     hcfg.signal = signal;
     return run_health(path, &flt, map, &hcfg, json);
   }
@@ -1156,7 +1139,7 @@ int gw_cmd_measures(int argc, char **argv) {
   gw_eventlog *log = NULL;
   ctx x;
   memset(&x, 0, sizeof x);
-  x.keep_arrivals = measure == M_PCD;
+  x.keep_arrivals = measure == GW_MEASURE_PCD;
   if (map && gw_detector_map_read_ex(map, signal, &links, &moves, &nlinks, &err)) {
     gw_cli_error("%s", err.msg);
     goto done;
@@ -1198,9 +1181,9 @@ int gw_cmd_measures(int argc, char **argv) {
       gw_cli_error("%s: cannot write", svg);
       goto done;
     }
-    if (measure == M_PCD)
+    if (measure == GW_MEASURE_PCD)
       svg_pcd(f, &x, signal, phase, sum, nsum);
-    else if (measure == M_DELAY || measure == M_TMC)
+    else if (measure == GW_MEASURE_DELAY || measure == GW_MEASURE_TMC)
       svg_bins(f, &x, measure, signal, phase, sum, nsum);
     else
       svg_split(f, &x, signal, sum, nsum);

@@ -196,6 +196,30 @@ fail:
 
 void gw_detector_map_free(void *links) { gw__free(links); }
 
+static const char *const measure_names[GW_MEASURE_N] = {
+    "split",     "terminations", "pcd", "aog",      "splitfail", "volume",
+    "redyellow", "delay",        "tmc", "peddelay", "health"};
+
+const char *gw_measure_name(int measure) {
+  return measure >= 0 && measure < GW_MEASURE_N ? measure_names[measure] : "";
+}
+
+int gw_measure_from_name(const char *name) {
+  for (int k = 0; name && k < GW_MEASURE_N; k++)
+    if (!strcmp(name, measure_names[k])) return k;
+  return -1;
+}
+
+const char *gw_termination_name(int termination) {
+  static const char *const names[4] = {"-", "gap out", "max out", "force off"};
+  return names[termination & 3];
+}
+
+const char *gw_arrival_state_name(int state) {
+  static const char *const names[3] = {"green", "yellow", "red"};
+  return state >= 0 && state < 3 ? names[state] : "";
+}
+
 const char *gw_movement_name(int movement) {
   static const char *const names[GW_MOVE_N] = {"", "L", "T", "TL", "R", "LR", "TR", "TLR"};
   return movement >= 0 && movement < GW_MOVE_N ? names[movement] : "";

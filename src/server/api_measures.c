@@ -28,24 +28,6 @@
 
 #define GW__MEASURES_MAX_EVENTS 200000
 
-enum {
-  M_SPLIT,
-  M_TERM,
-  M_PCD,
-  M_AOG,
-  M_SPLITFAIL,
-  M_VOLUME,
-  M_REDYELLOW,
-  M_DELAY,
-  M_TMC,
-  M_PEDDELAY,
-  M_N
-};
-static const char *const mnames[M_N] = {"split",  "terminations", "pcd",   "aog", "splitfail",
-                                        "volume", "redyellow",    "delay", "tmc", "peddelay"};
-static const char *const term_names[4] = {"-", "gap out", "max out", "force off"};
-static const char *const state_names[3] = {"green", "yellow", "red"};
-
 typedef struct ctx {
   int measure;
   cJSON *cycles, *arrivals, *bins, *delays;
@@ -66,14 +48,14 @@ static void on_cycle(void *ud, const gw_cycle *cy) {
   cJSON_AddNumberToObject(o, "green_s", cy->green_s);
   cJSON_AddNumberToObject(o, "yellow_s", cy->yellow_s);
   cJSON_AddNumberToObject(o, "cycle_s", cy->cycle_s);
-  if (x->measure == M_SPLIT)
-    cJSON_AddStringToObject(o, "termination", term_names[cy->termination & 3]);
-  if (x->measure == M_PCD) {
+  if (x->measure == GW_MEASURE_SPLIT)
+    cJSON_AddStringToObject(o, "termination", gw_termination_name(cy->termination & 3));
+  if (x->measure == GW_MEASURE_PCD) {
     cJSON_AddNumberToObject(o, "arrivals_green", cy->arrivals[0]);
     cJSON_AddNumberToObject(o, "arrivals_yellow", cy->arrivals[1]);
     cJSON_AddNumberToObject(o, "arrivals_red", cy->arrivals[2]);
   }
-  if (x->measure == M_SPLITFAIL) {
+  if (x->measure == GW_MEASURE_SPLITFAIL) {
     cJSON_AddNumberToObject(o, "green_occupancy", cy->green_occupancy);
     cJSON_AddNumberToObject(o, "red_occupancy", cy->red_occupancy);
     cJSON_AddBoolToObject(o, "split_failure", cy->split_failure);
@@ -88,7 +70,7 @@ static void on_arrival(void *ud, const gw_arrival *a) {
   cJSON_AddNumberToObject(o, "phase", a->phase);
   cJSON_AddItemToObject(o, "t", time_str(a->t));
   cJSON_AddNumberToObject(o, "cycle_t_s", a->t - a->cycle_start_t);
-  cJSON_AddStringToObject(o, "state", state_names[a->state % 3]);
+  cJSON_AddStringToObject(o, "state", gw_arrival_state_name(a->state % 3));
   cJSON_AddItemToArray(x->arrivals, o);
 }
 
@@ -177,8 +159,8 @@ static void sort_bins(cJSON *arr) {
 ** a movement in the map, pedestrian delay the phases with pedestrian
 ** events. */
 static int listed(const gw_phase_summary *s, int measure) {
-  if (measure == M_TMC) return s->tmc_movements != 0;
-  if (measure == M_PEDDELAY) return s->ped_events != 0;
+  if (measure == GW_MEASURE_TMC) return s->tmc_movements != 0;
+  if (measure == GW_MEASURE_PEDDELAY) return s->ped_events != 0;
   return 1;
 }
 
@@ -186,20 +168,20 @@ static cJSON *summary(const gw_phase_summary *s, int measure) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "phase", s->phase);
   cJSON_AddNumberToObject(o, "cycles", s->cycles);
-  if (measure == M_SPLIT) {
+  if (measure == GW_MEASURE_SPLIT) {
     cJSON_AddNumberToObject(o, "mean_green_s", s->cycles ? s->green_s / s->cycles : 0);
     cJSON_AddNumberToObject(o, "min_green_s", s->min_green_s);
     cJSON_AddNumberToObject(o, "max_green_s", s->max_green_s);
   }
   switch (measure) {
-    case M_SPLIT:
-    case M_TERM:
+    case GW_MEASURE_SPLIT:
+    case GW_MEASURE_TERMINATIONS:
       cJSON_AddNumberToObject(o, "gap_outs", (double)s->gap_outs);
       cJSON_AddNumberToObject(o, "max_outs", (double)s->max_outs);
       cJSON_AddNumberToObject(o, "force_offs", (double)s->force_offs);
       break;
-    case M_PCD:
-    case M_AOG:
+    case GW_MEASURE_PCD:
+    case GW_MEASURE_AOG:
       cJSON_AddNumberToObject(o, "arrivals_green", (double)s->arrivals[0]);
       cJSON_AddNumberToObject(o, "arrivals_yellow", (double)s->arrivals[1]);
       cJSON_AddNumberToObject(o, "arrivals_red", (double)s->arrivals[2]);
@@ -207,19 +189,19 @@ static cJSON *summary(const gw_phase_summary *s, int measure) {
       cJSON_AddNumberToObject(o, "green_share", s->green_share);
       cJSON_AddNumberToObject(o, "platoon_ratio", s->platoon_ratio);
       break;
-    case M_SPLITFAIL:
+    case GW_MEASURE_SPLITFAIL:
       cJSON_AddNumberToObject(o, "measured_cycles", s->occupancy_cycles);
       cJSON_AddNumberToObject(o, "split_failures", s->split_failures);
       break;
-    case M_VOLUME:
+    case GW_MEASURE_VOLUME:
       cJSON_AddNumberToObject(o, "detector_ons", (double)s->detector_ons);
       break;
-    case M_REDYELLOW:
+    case GW_MEASURE_REDYELLOW:
       cJSON_AddNumberToObject(o, "yellow_actuations", (double)s->arrivals[1]);
       cJSON_AddNumberToObject(o, "red_actuations", (double)s->arrivals[2]);
       cJSON_AddNumberToObject(o, "red_clearance_actuations", (double)s->redclear_actuations);
       break;
-    case M_DELAY:
+    case GW_MEASURE_DELAY:
       cJSON_AddNumberToObject(o, "arrivals", (double)s->delay_arrivals);
       cJSON_AddNumberToObject(o, "arrivals_red", (double)s->delay_red_arrivals);
       cJSON_AddNumberToObject(o, "unresolved", (double)s->delay_unresolved);
@@ -227,7 +209,7 @@ static cJSON *summary(const gw_phase_summary *s, int measure) {
       cJSON_AddNumberToObject(o, "avg_delay_s", s->avg_delay_s);
       cJSON_AddNumberToObject(o, "max_delay_s", s->max_delay_s);
       break;
-    case M_TMC: {
+    case GW_MEASURE_TMC: {
       cJSON *mv = cJSON_AddArrayToObject(o, "movements");
       double tot = 0;
       for (int k = 1; k < GW_MOVE_N; k++) {
@@ -241,7 +223,7 @@ static cJSON *summary(const gw_phase_summary *s, int measure) {
       cJSON_AddNumberToObject(o, "count", tot);
       break;
     }
-    case M_PEDDELAY:
+    case GW_MEASURE_PEDDELAY:
       cJSON_AddNumberToObject(o, "walks", (double)s->ped_walks);
       cJSON_AddNumberToObject(o, "calls", (double)s->ped_calls);
       cJSON_AddNumberToObject(o, "presses", (double)s->ped_presses);
@@ -316,8 +298,8 @@ void gw__h_measures(gw__call *c) {
   }
   int measure = -1;
   if (gw_http_query(c->rq->query, "measure", mname, sizeof mname))
-    for (int k = 0; k < M_N; k++)
-      if (!strcmp(mname, mnames[k])) measure = k;
+    measure = gw_measure_from_name(mname);
+  if (measure == GW_MEASURE_HEALTH) measure = -1; /* a report of its own, not served here */
   if (measure < 0) {
     gw__api_error(c, 400, "bad_query",
                   "query 'measure' must be split, aog, pcd, splitfail, volume, terminations, "
@@ -366,7 +348,7 @@ void gw__h_measures(gw__call *c) {
   ctx x = {measure, NULL, NULL, NULL, NULL};
   out = cJSON_CreateObject();
   cJSON_AddStringToObject(out, "signal", signal);
-  cJSON_AddStringToObject(out, "measure", mnames[measure]);
+  cJSON_AddStringToObject(out, "measure", gw_measure_name(measure));
   if (has_from)
     cJSON_AddStringToObject(out, "from", from_s);
   else
@@ -379,22 +361,22 @@ void gw__h_measures(gw__call *c) {
   cJSON_AddNumberToObject(out, "events", nev);
   cJSON_AddBoolToObject(out, "truncated", nev >= GW__MEASURES_MAX_EVENTS);
   cJSON_AddNumberToObject(out, "detectors_mapped", (double)nlinks);
-  if (measure == M_SPLIT || measure == M_PCD || measure == M_SPLITFAIL)
+  if (measure == GW_MEASURE_SPLIT || measure == GW_MEASURE_PCD || measure == GW_MEASURE_SPLITFAIL)
     x.cycles = cJSON_AddArrayToObject(out, "cycles");
-  if (measure == M_PCD) x.arrivals = cJSON_AddArrayToObject(out, "arrivals");
-  if (measure == M_VOLUME || measure == M_DELAY || measure == M_TMC)
+  if (measure == GW_MEASURE_PCD) x.arrivals = cJSON_AddArrayToObject(out, "arrivals");
+  if (measure == GW_MEASURE_VOLUME || measure == GW_MEASURE_DELAY || measure == GW_MEASURE_TMC)
     x.bins = cJSON_AddArrayToObject(out, "bins");
   gw_measures_config cfg = {links, nlinks, 0, 0, 0, moves};
-  gw_measures_sink sink = {on_cycle, on_arrival, measure == M_VOLUME ? on_bin : NULL, &x};
-  gw_measures_sink_ext ext = {measure == M_DELAY ? on_delay : NULL,
-                              measure == M_TMC ? on_tmc : NULL, on_ped, &x};
+  gw_measures_sink sink = {on_cycle, on_arrival, measure == GW_MEASURE_VOLUME ? on_bin : NULL, &x};
+  gw_measures_sink_ext ext = {measure == GW_MEASURE_DELAY ? on_delay : NULL,
+                              measure == GW_MEASURE_TMC ? on_tmc : NULL, on_ped, &x};
   if (gw_measures_create(&cfg, &sink, &m)) {
     gw__api_error(c, 422, "invalid_value", "the detector map is outside the measures' limits");
     goto done;
   }
   gw_measures_set_sink_ext(m, &ext);
   cJSON *nped = NULL;
-  if (measure == M_PEDDELAY) {
+  if (measure == GW_MEASURE_PEDDELAY) {
     nped = cJSON_AddNumberToObject(out, "pedestrian_events", 0);
     x.delays = cJSON_AddArrayToObject(out, "delays");
   }
@@ -412,7 +394,7 @@ void gw__h_measures(gw__call *c) {
   gw_measures_summary(m, &sum, &nsum);
   cJSON_AddNumberToObject(out, "out_of_order", (double)gw_measures_out_of_order(m));
   cJSON_AddNumberToObject(out, "ignored", (double)gw_measures_ignored(m));
-  if (measure == M_DELAY) sort_bins(x.bins);
+  if (measure == GW_MEASURE_DELAY) sort_bins(x.bins);
   int any = 0;
   double ped_events = 0;
   for (size_t i = 0; i < nsum; i++) {
@@ -420,11 +402,11 @@ void gw__h_measures(gw__call *c) {
     ped_events += (double)sum[i].ped_events;
   }
   if (nped) cJSON_SetNumberValue(nped, ped_events);
-  if (!any && measure == M_TMC)
+  if (!any && measure == GW_MEASURE_TMC)
     cJSON_AddStringToObject(out, "note",
                             "the detector map names no movement (a 4th column L, T, R, TL, TR, "
                             "...): no turning movement counts");
-  if (!any && measure == M_PEDDELAY)
+  if (!any && measure == GW_MEASURE_PEDDELAY)
     cJSON_AddStringToObject(out, "note",
                             "no pedestrian events (codes 21-23, 45, 89, 90) of this signal in the "
                             "range: no pedestrian delay (logs of Greenwave's simulator have "
