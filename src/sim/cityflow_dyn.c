@@ -45,7 +45,21 @@
 ** leader is beyond its own braking distance and the new follower's gap
 ** beyond the follower's.  As CityFlow's shadow vehicle, the changer holds
 ** its old lane (a ghost followers there keep behind) until its lateral
-** offset, growing by max(0.2 v, 1) m/s, reaches the lane spacing.
+** offset, growing by max(0.2 v, 1) m/s, reaches the lane spacing.  Each
+** step a would-be changer signals its target leader and follower (CityFlow's
+** sendSignal); a vehicle keeps the signal of the highest-priority changer
+** unless its own ranks higher, cannot change itself while it holds one, and
+** as a follower keeps behind the changer with room for its own braking
+** distance (yieldSpeed) unless it is too fast to.
+**
+** Valid lanes (CityFlow's router): a lane is valid when one of its links to
+** the next road reaches a lane that leads to the road after.  A vehicle off
+** its valid lanes stops at the lane end and changes towards the nearest
+** valid lane whether or not lane changing is on, as CityFlow's forced lane
+** change: it stops first where it still has room (lateral way / 0.8 +
+** maxSpeed*dt + its length before the end) unless a stopped vehicle that
+** must change too stands alongside and no changer outranks it: then it
+** drives on to the end, clearing the way for that one.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -60,6 +74,7 @@
 #define CF_HALT 0.1
 #define CF_LC_COOLING_S 3.0
 #define CF_EPS 1e-8
+#define CF_LC_RATIO 0.8 /* CityFlow: lateral over forward distance of a lane change */
 
 /* ---- route and lane choice --------------------------------------------- */
 
@@ -113,7 +128,21 @@ static uint32_t choose_link(const gw_sim *sim, const gw_trip *tr, uint32_t lane,
     if (d < deep_d && lane_feasible(net, tr, net->links.a[l].to_lane, ri + 1, CF_PLAN_DEPTH))
       deep_d = d, deep = l;
   }
-  return deep != GW_NONE ? deep : best != GW_NONE ? best : any;
+  if (deep != GW_NONE) return deep;
+  if (best != GW_NONE || any == GW_NONE) return best;
+  /* No link from this lane reaches a lane that leads on: CityFlow's router
+  ** gives no next drivable (the lane is not valid; the vehicle stops at its
+  ** end and changes lanes).  Only when no lane of the road is valid (a
+  ** route the lanes cannot follow) is the nearest link taken anyway. */
+  const gw_edge *e = &net->edges.a[ln->edge];
+  for (uint32_t i = 0; i < e->nlanes; i++) {
+    const gw_lane *o = &net->lanes.a[e->lane0 + i];
+    for (uint32_t k = 0; k < o->out_n; k++) {
+      uint32_t to = net->links.a[net->refs.a[o->out_off + k]].to_lane;
+      if (net->lanes.a[to].edge == next && lane_leads_to(net, to, after)) return GW_NONE;
+    }
+  }
+  return any;
 }
 
 static void on_lane(gw_sim *sim, gw_veh *v, uint32_t vi);
@@ -255,6 +284,19 @@ struct gw_cf {
   /* Vehicles on a lane that does not lead on, seen by the last plan. */
   uint32_t *want;
   uint32_t nwant;
+  uint8_t *wanting; /* per vehicle: in this step's forced lane changes */
+  /* Lane-change signals (CityFlow's Signal), valid for one step: the
+  ** changer a vehicle received one from (GW_NONE: none), and per changer
+  ** its target leader and the room its target follower must keep (the
+  ** follower gap less the follower's braking distance). */
+  uint32_t *sig_recv;
+  uint32_t *sig_leader;
+  double *sig_room;
+  /* Per vehicle that must change: the lateral way to its nearest valid
+  ** lane (m, 0: none), and 1 when a stopped vehicle that must change too
+  ** stands alongside on its target lane. */
+  double *lc_way;
+  uint8_t *lc_alongside;
 };
 
 static const double *lane_pts(const gw_net *net, uint32_t lane, uint32_t *n) {
@@ -346,6 +388,12 @@ void gw__cf_free(gw_sim *sim) {
   gw__free(cf->ghost_max);
   gw__free(cf->lane_ghosts);
   gw__free(cf->want);
+  gw__free(cf->wanting);
+  gw__free(cf->sig_recv);
+  gw__free(cf->sig_leader);
+  gw__free(cf->sig_room);
+  gw__free(cf->lc_way);
+  gw__free(cf->lc_alongside);
   gw__free(cf);
   sim->cf = NULL;
 }
@@ -367,14 +415,22 @@ static int cf_init(gw_sim *sim) {
   cf->blocker_new = gw__calloc(nv + 1, sizeof *cf->blocker_new);
   cf->lane_ghosts = gw__calloc(net->lanes.n + 1, sizeof *cf->lane_ghosts);
   cf->want = gw__calloc(nv + 1, sizeof *cf->want);
-  if (!cf->want || !cf->lk_off || !cf->jl_off || !cf->jl || !cf->prio || !cf->enter || !cf->prev ||
-      !cf->blocker || !cf->blocker_new || !cf->lane_ghosts)
+  cf->wanting = gw__calloc(nv + 1, sizeof *cf->wanting);
+  cf->sig_recv = gw__calloc(nv + 1, sizeof *cf->sig_recv);
+  cf->sig_leader = gw__calloc(nv + 1, sizeof *cf->sig_leader);
+  cf->sig_room = gw__calloc(nv + 1, sizeof *cf->sig_room);
+  cf->lc_way = gw__calloc(nv + 1, sizeof *cf->lc_way);
+  cf->lc_alongside = gw__calloc(nv + 1, sizeof *cf->lc_alongside);
+  if (!cf->lc_way || !cf->lc_alongside || !cf->want || !cf->wanting || !cf->sig_recv ||
+      !cf->sig_leader || !cf->sig_room || !cf->lk_off || !cf->jl_off || !cf->jl || !cf->prio ||
+      !cf->enter || !cf->prev || !cf->blocker || !cf->blocker_new || !cf->lane_ghosts)
     return GW_ENOMEM;
   for (uint32_t i = 0; i < nv; i++) {
     cf->prio[i] =
         (uint32_t)(gw__rng_uniform(sim->cfg.seed, ((uint64_t)i << 4) | 5, 0) * 4294967295.0);
     cf->enter[i] = UINT64_MAX;
     cf->prev[i] = cf->blocker[i] = cf->blocker_new[i] = GW_NONE;
+    cf->sig_recv[i] = cf->sig_leader[i] = GW_NONE;
   }
   /* Links with internal lanes, by junction, in link order. */
   for (uint32_t l = 0; l < nl; l++)
@@ -740,6 +796,19 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
       if (f < s) s = f;
     }
   }
+  /* CityFlow's yieldSpeed: a follower signalled by a changer keeps behind
+  ** it with the room the changer needs (unless it is too fast to). */
+  uint32_t src = sim->cf->sig_recv[vi];
+  int outranked = src != GW_NONE;
+  if (src != GW_NONE) {
+    sim->cf->sig_recv[vi] = GW_NONE;
+    if (sim->cf->sig_leader[src] != vi) {
+      const gw_veh *u = &sim->veh[src];
+      double y = no_collision_speed(u->speed, u->edecel, v->speed, v->edecel,
+                                    sim->cf->sig_room[src], dt, 0);
+      if (y >= 0 && y < s) s = y;
+    }
+  }
   /* Near or on an intersection. */
   if (!ln->internal && v->link == GW_NONE && v->ri + 1 < v->trip->route_n) want_push(sim, vi);
   if (ln->internal || (v->link != GW_NONE && net->links.a[v->link].via[0] != GW_NONE &&
@@ -748,8 +817,20 @@ static double plan_vehicle(gw_sim *sim, uint32_t vi, uint32_t idx) {
     if (f < s) s = f;
   } else if (v->link == GW_NONE && v->ri + 1 < v->trip->route_n) {
     /* On a lane that does not lead on: stop at its end (CityFlow's rule
-    ** for a vehicle off its valid lanes) and ask for a lane change. */
-    double f = no_collision_speed(0, 1, v->speed, v->edecel, ln->length_m - v->pos, dt, v->min_gap);
+    ** for a vehicle off its valid lanes) and ask for a lane change.  As
+    ** CityFlow's forced lane change, it stops first where it still has
+    ** room to change (its safe distance plus its length before the end),
+    ** unless a stopped vehicle that must change too stands alongside on
+    ** its target lane and no changer outranks it this step: then it drives
+    ** on to the end to let that one in behind it. */
+    gw_cf *cf = sim->cf;
+    double remain = ln->length_m - v->pos;
+    if (cf->lc_way[vi] > 0 && !(cf->lc_alongside[vi] && !outranked)) {
+      double vmax = ln->speed_mps < v->max_speed ? ln->speed_mps : v->max_speed;
+      double early = remain - (cf->lc_way[vi] / CF_LC_RATIO + vmax * dt) - v->length;
+      if (early > 0) remain = early;
+    }
+    double f = no_collision_speed(0, 1, v->speed, v->edecel, remain, dt, v->min_gap);
     if (f < s) s = f;
   } else if (v->link != GW_NONE && ln->length_m - v->pos <= look) {
     /* A link without an internal lane (SUMO nets): the light and the exit lane only. */
@@ -843,6 +924,60 @@ static int is_changing(const gw_sim *sim, uint32_t vi) {
   return 0;
 }
 
+/* The changer's neighbours on its target lane, as CityFlow's
+** updateLeaderAndFollower finds them: the leader (the first vehicle ahead,
+** else the last vehicle of a lane link out of the lane while its back is
+** still on the lane) and its gap (else the rest of the lane), the follower
+** (the first vehicle behind) and its gap (HUGE_VAL when none). */
+static void target_neighbours(const gw_sim *sim, uint32_t lane, const gw_veh *v,
+                              const gw_veh **leader, double *lgap, const gw_veh **follower,
+                              double *fgap) {
+  const gw_net *net = sim->net;
+  *lgap = gap_on(sim, lane, v, leader, follower);
+  *fgap = *follower ? v->pos - (*follower)->pos - v->length : HUGE_VAL;
+  if (*leader) return;
+  const gw_lane *ln = &net->lanes.a[lane];
+  for (uint32_t k = 0; k < ln->out_n; k++) {
+    uint32_t via = net->links.a[net->refs.a[ln->out_off + k]].via[0];
+    if (via == GW_NONE || sim->lanes[via].n == 0) continue;
+    const gw_veh *c = &sim->veh[sim->lanes[via].v[sim->lanes[via].n - 1]];
+    if (c->pos >= c->length) continue;
+    double g = ln->length_m - v->pos + c->pos - c->length;
+    if (!*leader || g < *lgap) *leader = c, *lgap = g;
+  }
+}
+
+/* 1 if vehicle vi makes a lane-change signal of its own this step: CityFlow
+** makes one for every vehicle past its cooling time when lane changing is
+** on; here also every vehicle that must change. */
+static int sends_signal(const gw_sim *sim, uint32_t vi) {
+  if (sim->cf->wanting[vi]) return 1;
+  return sim->cfg.lane_change && sim->t - sim->veh[vi].cf_lc_t >= CF_LC_COOLING_S - 1e-9;
+}
+
+/* CityFlow's receiveSignal: a vehicle that is not changing keeps the signal
+** of the changer with the highest priority, unless its own ranks higher. */
+static void receive_signal(gw_sim *sim, uint32_t ri, uint32_t src) {
+  gw_cf *cf = sim->cf;
+  if (cf->nghost && is_changing(sim, ri)) return;
+  uint32_t cur = cf->sig_recv[ri];
+  if (cur != GW_NONE && !(cf->prio[cur] < cf->prio[src])) return;
+  if (sends_signal(sim, ri) && !(cf->prio[ri] < cf->prio[src])) return;
+  cf->sig_recv[ri] = src;
+}
+
+/* CityFlow's sendSignal: changer vi signals its target leader and follower;
+** a follower that keeps the signal makes room (see plan_vehicle). */
+static void send_signal(gw_sim *sim, uint32_t vi, const gw_veh *leader, const gw_veh *follower,
+                        double fgap) {
+  gw_cf *cf = sim->cf;
+  cf->sig_leader[vi] = leader ? (uint32_t)(leader - sim->veh) : GW_NONE;
+  if (follower)
+    cf->sig_room[vi] = fgap - 0.5 * follower->speed * follower->speed / follower->edecel;
+  if (leader) receive_signal(sim, (uint32_t)(leader - sim->veh), vi);
+  if (follower) receive_signal(sim, (uint32_t)(follower - sim->veh), vi);
+}
+
 /* Vehicles on a lane that does not lead on (possible on SUMO nets, whose
 ** lanes may end in one turn a few roads ahead) move one lane towards one
 ** that does as soon as the gaps allow, whether or not lane changing is on. */
@@ -865,13 +1000,28 @@ static void lane_change_needed(gw_sim *sim) {
         if (d < 0) d = -d;
         if (d < bd) bd = d, best = (int)i;
       }
+    cf->lc_way[vi] = 0;
+    cf->lc_alongside[vi] = 0;
     if (best < 0) continue;
-    uint32_t target = e->lane0 + (uint32_t)((int)ln->index + (best > (int)ln->index ? 1 : -1));
+    int dir = best > (int)ln->index ? 1 : -1;
+    uint32_t target = e->lane0 + (uint32_t)((int)ln->index + dir);
+    for (int i = (int)ln->index; i != best; i += dir)
+      cf->lc_way[vi] += 0.5 * (net->lanes.a[e->lane0 + (uint32_t)i].width_m +
+                               net->lanes.a[e->lane0 + (uint32_t)(i + dir)].width_m);
     const gw_veh *a, *b;
-    double lg = gap_on(sim, target, v, &a, &b);
+    double lg, fg;
+    target_neighbours(sim, target, v, &a, &lg, &b, &fg);
+    for (int side = 0; side < 2; side++) {
+      const gw_veh *u = side ? b : a;
+      if (u && u->speed < CF_HALT && fabs(u->pos - v->pos) < v->length &&
+          cf->wanting[u - sim->veh] && u->lane == target)
+        cf->lc_alongside[vi] = 1;
+    }
+    send_signal(sim, vi, a, b, fg);
+    if (cf->sig_recv[vi] != GW_NONE) continue; /* a changer of higher priority */
     if (a && lg < 0.5 * v->speed * v->speed / v->edecel) continue;
     if (a && lg < 0) continue;
-    if (b && v->pos - b->pos - v->length < 0.5 * b->speed * b->speed / b->edecel + 0.1) continue;
+    if (b && fg < 0.5 * b->speed * b->speed / b->edecel + 0.1) continue;
     if (ghost_add(sim, vi, v->lane, 0.5 * (ln->width_m + net->lanes.a[target].width_m))) continue;
     gw__lane_remove(sim, v->lane, vi);
     v->lane = target;
@@ -881,6 +1031,7 @@ static void lane_change_needed(gw_sim *sim) {
     gw__lane_insert(sim, target, vi);
     on_lane(sim, v, vi);
   }
+  for (uint32_t w = 0; w < n; w++) cf->wanting[cf->want[w]] = 0;
 }
 
 static void lane_change(gw_sim *sim) {
@@ -928,12 +1079,12 @@ static void lane_change(gw_sim *sim) {
       }
       if (target == GW_NONE) continue;
       const gw_veh *a, *b;
-      double lg = gap_on(sim, target, v, &a, &b);
+      double lg, fg;
+      target_neighbours(sim, target, v, &a, &lg, &b, &fg);
+      send_signal(sim, vi, a, b, fg);
+      if (sim->cf->sig_recv[vi] != GW_NONE) continue; /* a changer of higher priority */
       if (lg < 0.5 * v->speed * v->speed / v->edecel) continue;
-      if (b) {
-        double fg = v->pos - b->pos - v->length;
-        if (fg < 0.5 * b->speed * b->speed / b->edecel) continue;
-      }
+      if (b && fg < 0.5 * b->speed * b->speed / b->edecel) continue;
       if (ghost_add(sim, vi, l, 0.5 * (ln->width_m + net->lanes.a[target].width_m))) continue;
       gw__lane_remove(sim, l, vi);
       v->lane = target;
@@ -1188,6 +1339,7 @@ int gw__cf_step(gw_sim *sim) {
     const lane_rt *L = &sim->lanes[l];
     for (uint32_t k = 0; k < L->n; k++) sim->veh[L->v[k]].changed = 0;
   }
+  for (uint32_t w = 0; w < cf->nwant; w++) cf->wanting[cf->want[w]] = 1;
   if (sim->cfg.lane_change) lane_change(sim);
   if (cf->nwant) lane_change_needed(sim);
   cf_notify(sim);

@@ -492,12 +492,12 @@ static void on_arrival(void *ud, const gw_trip_record *rec) {
   if (rec->index < 4) a->t[rec->index] = rec->arrival_s;
 }
 
-/* Arrival times of the flows in `flow_json` on cross_net. */
-static arrivals run_cross(const char *flow_json, gw_sim_stats *st) {
+/* Arrival times of the flows in `flow_json` on the roadnet `net_json`. */
+static arrivals run_net(const char *net_json, const char *flow_json, gw_sim_stats *st) {
   gw_net *net;
   gw_demand *d;
   gw_error err = {0, {0}};
-  if (gw_net_load_cityflow_buffer("cross.json", cross_net, strlen(cross_net), &net, &err))
+  if (gw_net_load_cityflow_buffer("net.json", net_json, strlen(net_json), &net, &err))
     fail_msg("%s", err.msg);
   if (gw_demand_load_cityflow_buffer(net, "f.json", flow_json, strlen(flow_json), 3600, &d, &err))
     fail_msg("%s", err.msg);
@@ -516,6 +516,11 @@ static arrivals run_cross(const char *flow_json, gw_sim_stats *st) {
   gw_demand_destroy(d);
   gw_net_destroy(net);
   return a;
+}
+
+/* Arrival times of the flows in `flow_json` on cross_net. */
+static arrivals run_cross(const char *flow_json, gw_sim_stats *st) {
+  return run_net(cross_net, flow_json, st);
 }
 
 /* CityFlow's Cross: a left turn yields to a through movement reaching the
@@ -565,13 +570,79 @@ static void test_waiting_buffer(void **state) {
   assert_int_equal(st.collisions, 0);
 }
 
+/* ---- vehicles that must change lanes -------------------------------------- */
+
+/* Two parallel one-lane roads z1, z2 enter the two lanes of road a at W
+** (z1 its outer lane 1, z2 its inner lane 0); at C lane 0 leads only
+** straight on to b, lane 1 only right to s.  Everything is green. */
+static const char swap_net[] =
+    "{\"intersections\":["
+    "{\"id\":\"Z1\",\"point\":{\"x\":-200,\"y\":-3},\"virtual\":true,\"roads\":[\"z1\"]},"
+    "{\"id\":\"Z2\",\"point\":{\"x\":-200,\"y\":0},\"virtual\":true,\"roads\":[\"z2\"]},"
+    "{\"id\":\"W\",\"point\":{\"x\":0,\"y\":0},\"virtual\":false,\"width\":5,"
+    "\"roads\":[\"z1\",\"z2\",\"a\"],\"roadLinks\":["
+    "{\"type\":\"go_straight\",\"startRoad\":\"z1\",\"endRoad\":\"a\","
+    "\"laneLinks\":[{\"startLaneIndex\":0,\"endLaneIndex\":1}]},"
+    "{\"type\":\"go_straight\",\"startRoad\":\"z2\",\"endRoad\":\"a\","
+    "\"laneLinks\":[{\"startLaneIndex\":0,\"endLaneIndex\":0}]}],"
+    "\"trafficLight\":{\"lightphases\":[{\"time\":30,\"availableRoadLinks\":[0,1]}]}},"
+    "{\"id\":\"C\",\"point\":{\"x\":150,\"y\":0},\"virtual\":false,\"width\":10,"
+    "\"roads\":[\"a\",\"b\",\"s\"],\"roadLinks\":["
+    "{\"type\":\"go_straight\",\"startRoad\":\"a\",\"endRoad\":\"b\","
+    "\"laneLinks\":[{\"startLaneIndex\":0,\"endLaneIndex\":0}]},"
+    "{\"type\":\"turn_right\",\"startRoad\":\"a\",\"endRoad\":\"s\","
+    "\"laneLinks\":[{\"startLaneIndex\":1,\"endLaneIndex\":0}]}],"
+    "\"trafficLight\":{\"lightphases\":[{\"time\":30,\"availableRoadLinks\":[0,1]}]}},"
+    "{\"id\":\"E\",\"point\":{\"x\":350,\"y\":0},\"virtual\":true,\"roads\":[\"b\"]},"
+    "{\"id\":\"S\",\"point\":{\"x\":150,\"y\":-200},\"virtual\":true,\"roads\":[\"s\"]}],"
+    "\"roads\":["
+    "{\"id\":\"z1\",\"startIntersection\":\"Z1\",\"endIntersection\":\"W\","
+    "\"points\":[{\"x\":-200,\"y\":-3},{\"x\":0,\"y\":-3}],"
+    "\"lanes\":[{\"width\":3,\"maxSpeed\":11.111}]},"
+    "{\"id\":\"z2\",\"startIntersection\":\"Z2\",\"endIntersection\":\"W\","
+    "\"points\":[{\"x\":-200,\"y\":0},{\"x\":0,\"y\":0}],"
+    "\"lanes\":[{\"width\":3,\"maxSpeed\":11.111}]},"
+    "{\"id\":\"a\",\"startIntersection\":\"W\",\"endIntersection\":\"C\","
+    "\"points\":[{\"x\":0,\"y\":0},{\"x\":150,\"y\":0}],"
+    "\"lanes\":[{\"width\":3,\"maxSpeed\":11.111},{\"width\":3,\"maxSpeed\":11.111}]},"
+    "{\"id\":\"b\",\"startIntersection\":\"C\",\"endIntersection\":\"E\","
+    "\"points\":[{\"x\":150,\"y\":0},{\"x\":350,\"y\":0}],"
+    "\"lanes\":[{\"width\":3,\"maxSpeed\":11.111}]},"
+    "{\"id\":\"s\",\"startIntersection\":\"C\",\"endIntersection\":\"S\","
+    "\"points\":[{\"x\":150,\"y\":0},{\"x\":150,\"y\":-200}],"
+    "\"lanes\":[{\"width\":3,\"maxSpeed\":11.111}]}]}";
+
+/* Two vehicles that must swap lanes, side by side from the start: the one
+** on z1 lands on a's lane 1 but goes straight on (lane 0), the one on z2
+** lands on lane 0 but turns right (lane 1).  Neither finds a gap while the
+** other is alongside; as CityFlow's forced lane change, both stop where
+** they still have room to change, the one no changer outranks drives on
+** to the lane end, changes in front of the other, which then changes
+** behind it.  Without that, both stop side by side at the lane end and
+** neither ever arrives. */
+static void test_forced_swap(void **state) {
+  (void)state;
+  gw_sim_stats st;
+  arrivals a = run_net(swap_net,
+                       "[{\"vehicle\":" CF_VEH
+                       ",\"route\":[\"z1\",\"a\",\"b\"],"
+                       "\"interval\":5,\"startTime\":0,\"endTime\":0},"
+                       "{\"vehicle\":" CF_VEH
+                       ",\"route\":[\"z2\",\"a\",\"s\"],"
+                       "\"interval\":5,\"startTime\":0,\"endTime\":0}]",
+                       &st);
+  assert_true(a.t[0] > 0);
+  assert_true(a.t[1] > 0);
+  assert_int_equal(st.collisions, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_import_1x1),         cmocka_unit_test(test_import_errors),
       cmocka_unit_test(test_routes_and_flows),   cmocka_unit_test(test_metrics_one_vehicle),
       cmocka_unit_test(test_fixedtime_sequence), cmocka_unit_test(test_controllers_run),
       cmocka_unit_test(test_generated_grids),    cmocka_unit_test(test_cross_left_yields),
-      cmocka_unit_test(test_waiting_buffer),
+      cmocka_unit_test(test_waiting_buffer),     cmocka_unit_test(test_forced_swap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
