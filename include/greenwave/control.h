@@ -73,8 +73,9 @@ typedef struct gw_signal_model {
   uint32_t ngroups;
   gw_signal_group groups[GW_MAX_GROUPS];
   uint8_t group_of_link[256];
-  uint8_t conflict[GW_MAX_GROUPS][GW_MAX_GROUPS]; /* GW_CONFLICT_* */
-  double allred_s[GW_MAX_GROUPS][GW_MAX_GROUPS];  /* end of yellow of row to green of column */
+  uint8_t conflict[GW_MAX_GROUPS][GW_MAX_GROUPS];     /* GW_CONFLICT_* */
+  double allred_s[GW_MAX_GROUPS][GW_MAX_GROUPS];      /* end of yellow of row to green of column */
+  double allred_prog_s[GW_MAX_GROUPS][GW_MAX_GROUPS]; /* the same as the program runs them */
   uint32_t nstages;
   gw_stage stages[GW_MAX_STAGES];
   double cycle_s;  /* the program's cycle */
@@ -94,6 +95,14 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
 ** [0, 120], [2, 10] and [0, 10] s. */
 int gw_signal_model_override(gw_signal_model *m, double min_green_s, double yellow_s,
                              double allred_s);
+
+/* Replaces the derived all-reds by the program's own (allred_prog_s): for
+** each hard-conflicting pair the program sequences directly, the time its
+** phases leave between the end of the one's yellow and the other's green;
+** for the others, the shortest such time anywhere in the program (0 when
+** the program runs no all-red, as netconvert's default programs).  Yellow
+** times already come from the program. */
+void gw_signal_model_program_clearance(gw_signal_model *m);
 
 /* Lamp string (one char per link) for a stage at full green. */
 void gw_signal_model_stage_state(const gw_signal_model *m, uint32_t stage, char *out);
@@ -313,6 +322,12 @@ void gw_control_stats_get(const gw_control *c, gw_control_stats *out);
 ** the given stage (its controller rests; stage < 0 releases); flash turns
 ** flashing yellow on or off (gw_monitor_flash). */
 int gw_control_set_controller(gw_control *c, uint32_t tls, const char *spec, gw_error *err);
+
+/* GW_ESTATE, naming the key, when a spec sets mingreen, yellow, allred or
+** clearance: those shape the signal model under the safety monitor and are
+** taken only when the control loop starts, so set_controller refuses them;
+** other errors of the spec as gw_controller_create. */
+int gw_controller_check_runtime(const char *spec, gw_error *err);
 int gw_control_hold(gw_control *c, uint32_t tls, int stage);
 int gw_control_flash(gw_control *c, uint32_t tls, int on);
 /* A controller step that takes longer than budget_s of wall time sends its

@@ -29,7 +29,9 @@ typedef struct gw_detector_reading {
 typedef struct gw_field_ops {
   const char *kind; /* "sim", "sumo", ... */
   double (*time)(void *impl);
-  /* Vehicles on a lane, and those of them below 0.1 m/s. */
+  /* Vehicles on a lane, and those of them below 0.1 m/s.  `vehicles` may
+  ** be NULL: the halted count only, which is all a field that pays per
+  ** value read (SUMO) is then asked for. */
   int (*lane_counts)(void *impl, uint32_t lane, double *vehicles, double *halting);
   /* Detectors are the net's (gw_net_detector_count); a field may add its own
   ** loops with add_detector (NULL when it cannot) and returns their index. */
@@ -66,7 +68,9 @@ void gw_field_from_sim(gw_sim *sim, gw_field *out);
 ** gw_field_sumo_step sends the lamp states set since the last step and
 ** advances SUMO by one step; every signal's state and the lanes and loops
 ** read so far come back with the same reply (a lane or loop is subscribed
-** when first read, which costs one extra round trip once).  `net` must be
+** when first read, which costs one extra round trip once; a lane read for
+** its halted count alone is subscribed for that alone, and costs one more
+** round trip the first time its vehicle count is asked for).  `net` must be
 ** the scenario's net, loaded with the same detector file that SUMO gets, so
 ** that the net's detector ids ("e1_<lane>") name SUMO's loops.  Normal lanes
 ** only: lane_counts of an internal lane is GW_ENOTFOUND.  The field borrows
@@ -98,6 +102,8 @@ typedef struct gw_sumo_stats {
   uint64_t departed, arrived, teleports, collisions;
   uint64_t veh_steps, peak_running; /* running: departed minus arrived */
   uint32_t lanes_read, loops_read;  /* lanes and loops subscribed (those read) */
+  uint32_t lanes_counted;           /* of lanes_read, those whose vehicle count was read
+                                    ** too (the others: the halted count alone) */
   /* From SUMO's duration log, known after close; negative when not found. */
   double sumo_duration_s; /* its simulation loop, TraCI included */
   double sumo_traci_s;    /* its share spent in TraCI */

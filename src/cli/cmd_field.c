@@ -284,11 +284,13 @@ static int print_json(const field_opts *fo, const field_run *fr) {
   printf(
       "%s,\"field\":\"sumo\",\"traci_wall_s\":%.3f,\"traci_round_trips\":%llu,"
       "\"traci_bytes_received\":%llu,\"sumo_duration_s\":%.3f,\"sumo_traci_s\":%.3f,"
-      "\"sumo_step_wall_s\":%.3f,\"traci_overhead_s\":%.3f,\"lanes_read\":%u,\"loops_read\":%u,"
+      "\"sumo_step_wall_s\":%.3f,\"traci_overhead_s\":%.3f,\"lanes_read\":%u,\"lanes_counted\":%u,"
+      "\"loops_read\":%u,"
       "\"sumo_exit_status\":%d}\n",
       buf, st->traci_wall_s, (unsigned long long)st->round_trips,
       (unsigned long long)st->bytes_received, st->sumo_duration_s, st->sumo_traci_s, step,
-      step >= 0 ? st->traci_wall_s - step : -1, st->lanes_read, st->loops_read, st->exit_status);
+      step >= 0 ? st->traci_wall_s - step : -1, st->lanes_read, st->lanes_counted, st->loops_read,
+      st->exit_status);
   free(buf);
   return 0;
 }

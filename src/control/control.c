@@ -19,7 +19,11 @@
 ** TraCI cost to the loops on a fully detected junction; ignores_lanes == 3
 ** (adaptive) adds the queue on the turn groups' own lanes (groups shown
 ** permissive, 'g', in some stage, whose protected stage is served only for
-** a queue).
+** a queue).  A controller that reads queues but never vehicle counts
+** (gw__controller_needs_counts 0: maxpressure on queues, mp-waiting) has
+** count and out_count left at zero, and the field is asked for the halted
+** count alone; so are the turn lanes above.  A lane read halted-only by one
+** signal and in full by another in the same step is read again in full.
 **
 ** Detectors: the field's loops on a group's approach lanes belong to the
 ** group; a group with none gets a loop 5 m before the stop line of each
@@ -77,9 +81,11 @@ struct gw_control {
   gw_event_fn fn;
   void *ud;
   double last_t;
-  /* Lane counts read once per step, however many groups share a lane. */
+  /* Lane counts read once per step, however many groups share a lane:
+  ** lane_stamp is the step (steps + 1) of the last read, lane_vstamp that
+  ** of the last read that included the vehicle count. */
   double *lane_veh, *lane_halt;
-  uint64_t *lane_stamp;
+  uint64_t *lane_stamp, *lane_vstamp;
   /* Bulk arrays of the field for the current step, when it offers them. */
   const uint32_t *lane_n, *lane_h;
   const gw_detector_reading *det_read;
@@ -91,19 +97,22 @@ struct gw_control {
   uint32_t npend;
 };
 
+/* A lane's halted count, and its vehicle count unless v is NULL. */
 static inline void lane_counts(gw_control *c, uint32_t lane, double *v, double *h) {
   if (c->lane_n) { /* the field's arrays, fetched once for this step */
-    *v = c->lane_n[lane];
+    if (v) *v = c->lane_n[lane];
     *h = c->lane_h[lane];
     return;
   }
   uint64_t stamp = c->stats.steps + 1;
-  if (c->lane_stamp[lane] != stamp) {
+  if (c->lane_stamp[lane] != stamp || (v && c->lane_vstamp[lane] != stamp)) {
     c->lane_stamp[lane] = stamp;
-    if (c->field->ops->lane_counts(c->field->impl, lane, &c->lane_veh[lane], &c->lane_halt[lane]))
+    if (v) c->lane_vstamp[lane] = stamp;
+    if (c->field->ops->lane_counts(c->field->impl, lane, v ? &c->lane_veh[lane] : NULL,
+                                   &c->lane_halt[lane]))
       c->lane_veh[lane] = c->lane_halt[lane] = 0;
   }
-  *v = c->lane_veh[lane];
+  if (v) *v = c->lane_veh[lane];
   *h = c->lane_halt[lane];
 }
 
@@ -223,7 +232,8 @@ static int create(const gw_net *net, gw_field *field, const char *const *specs, 
   c->lane_veh = gw__calloc(net->lanes.n + 1, sizeof *c->lane_veh);
   c->lane_halt = gw__calloc(net->lanes.n + 1, sizeof *c->lane_halt);
   c->lane_stamp = gw__calloc(net->lanes.n + 1, sizeof *c->lane_stamp);
-  int rc = c->nodes && c->lane_veh && c->lane_halt && c->lane_stamp
+  c->lane_vstamp = gw__calloc(net->lanes.n + 1, sizeof *c->lane_vstamp);
+  int rc = c->nodes && c->lane_veh && c->lane_halt && c->lane_stamp && c->lane_vstamp
                ? GW_OK
                : gw__error(err, GW_ENOMEM, "out of memory");
   double t = field->ops->time(field->impl);
@@ -274,6 +284,7 @@ void gw_control_destroy(gw_control *c) {
   gw__free(c->lane_veh);
   gw__free(c->lane_halt);
   gw__free(c->lane_stamp);
+  gw__free(c->lane_vstamp);
   gw__free(c);
 }
 
@@ -282,11 +293,13 @@ void gw_control_destroy(gw_control *c) {
 ** controller_int.h; 3: also for the turn groups) then gets lane counts only
 ** for the groups without a working detector (and those), so that in a field
 ** where every object read costs (SUMO over TraCI) a fully detected junction
-** costs its loops alone (and its turn lanes). */
+** costs its loops alone (and its turn lanes).  A controller that needs no
+** vehicle counts gets the queues alone (count, out_count stay zero). */
 static void read_field(gw_control *c, uint32_t i, double t) {
   node *nd = &c->nodes[i];
   int mode = gw__controller_ignores_lanes(nd->ctl);
   int exits = mode == 0 && !gw__controller_ignores_exits(nd->ctl);
+  int counts = gw__controller_needs_counts(nd->ctl);
   const gw_field_ops *ops = c->field->ops;
   void *impl = c->field->impl;
   for (uint32_t g = 0; g < nd->model.ngroups; g++) {
@@ -315,21 +328,21 @@ static void read_field(gw_control *c, uint32_t i, double t) {
                  (int)nd->det[g][k] + 1);
     }
     int lanes = mode == 0 || (mode >= 2 && !nd->has_det[g]);
-    double v, h;
+    double v = 0, h, *vp = counts ? &v : NULL;
     nd->queue[g] = nd->count[g] = 0;
     if (exits) nd->out_queue[g] = nd->out_count[g] = 0; /* else not filled */
     for (uint32_t k = 0; lanes && k < sg->nin; k++) {
-      lane_counts(c, sg->in_lanes[k], &v, &h);
+      lane_counts(c, sg->in_lanes[k], vp, &h);
       nd->count[g] += v;
       nd->queue[g] += h;
     }
     for (uint32_t k = 0; lanes && k < sg->nup; k++) {
-      lane_counts(c, sg->up_lanes[k], &v, &h);
+      lane_counts(c, sg->up_lanes[k], vp, &h);
       nd->count[g] += v;
       nd->queue[g] += h;
     }
     for (uint32_t k = 0; exits && k < sg->nout; k++) {
-      lane_counts(c, sg->out_lanes[k], &v, &h);
+      lane_counts(c, sg->out_lanes[k], vp, &h);
       nd->out_count[g] += v;
       nd->out_queue[g] += h;
     }
@@ -346,11 +359,8 @@ static void read_field(gw_control *c, uint32_t i, double t) {
     uint32_t g = nd->turn_lane_group[k];
     if (!nd->has_det[g]) continue; /* read above, with its feeders */
     if (nd->occupancy[g] <= 0 && nd->gap[g] > 0 && !(nd->turn_queued >> g & 1)) continue;
-    double v, h;
-    if (c->lane_n)
-      h = c->lane_h[nd->turn_lane[k]];
-    else
-      lane_counts(c, nd->turn_lane[k], &v, &h);
+    double h;
+    lane_counts(c, nd->turn_lane[k], NULL, &h);
     nd->queue[g] += h;
     if (h > 0) queued |= 1ull << g;
   }
@@ -446,7 +456,9 @@ int gw_control_set_controller(gw_control *c, uint32_t tls, const char *spec, gw_
   if (tls >= c->n) return gw__error(err, GW_ERANGE, "no signal %u", tls);
   node *nd = &c->nodes[tls];
   gw_controller *ctl;
-  int rc = gw_controller_create(spec && *spec ? spec : "fixed", &nd->model, c->net, &ctl, err);
+  const char *sp = spec && *spec ? spec : "fixed";
+  int rc = gw_controller_check_runtime(sp, err);
+  if (!rc) rc = gw_controller_create(sp, &nd->model, c->net, &ctl, err);
   if (rc) return rc;
   gw_controller_destroy(nd->ctl);
   nd->ctl = ctl;

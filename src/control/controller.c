@@ -90,7 +90,8 @@ static int parse_spec(const char *spec, const gw_controller_type **type, gw_ctl_
 
 /* Keys of the signal model that the control loop applies (see control.h). */
 static int is_model_key(const char *k) {
-  return !strcmp(k, "mingreen") || !strcmp(k, "yellow") || !strcmp(k, "allred");
+  return !strcmp(k, "mingreen") || !strcmp(k, "yellow") || !strcmp(k, "allred") ||
+         !strcmp(k, "clearance");
 }
 
 int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, gw_error *err) {
@@ -103,7 +104,30 @@ int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, gw_error *err)
       (rc = gw__ctl_param_double(&p, type->name, "yellow", -1, 2, 10, &y, err)) ||
       (rc = gw__ctl_param_double(&p, type->name, "allred", -1, 0, 10, &ar, err)))
     return rc;
+  /* clearance=program: the all-reds of the program's own timing (the
+  ** intervals a city has approved); an explicit allred= still wins. */
+  const char *cl = gw__ctl_param_str(&p, "clearance", "geometry");
+  if (!strcmp(cl, "program"))
+    gw_signal_model_program_clearance(m);
+  else if (strcmp(cl, "geometry"))
+    return gw__error(err, GW_EINVAL,
+                     "controller %s: clearance must be 'geometry' or 'program', not '%s'",
+                     type->name, cl);
   return gw_signal_model_override(m, mg, y, ar);
+}
+
+int gw_controller_check_runtime(const char *spec, gw_error *err) {
+  const gw_controller_type *type;
+  gw_ctl_params p;
+  int rc = parse_spec(spec, &type, &p, err);
+  if (rc) return rc;
+  for (int i = 0; i < p.n; i++)
+    if (is_model_key(p.key[i]))
+      return gw__error(err, GW_ESTATE,
+                       "controller %s: '%s' shapes the safety monitor and is taken only when "
+                       "control starts, not when a running signal's controller changes",
+                       type->name, p.key[i]);
+  return GW_OK;
 }
 
 int gw_controller_create(const char *spec, const gw_signal_model *m, const gw_net *net,
@@ -143,3 +167,15 @@ const char *gw_controller_name(const gw_controller *c) { return c->type->name; }
 
 int gw__controller_ignores_lanes(const gw_controller *c) { return c->type->ignores_lanes; }
 int gw__controller_ignores_exits(const gw_controller *c) { return c->type->ignores_exits; }
+
+/* Only where count/out_count are provably unread: fixed and fixedtime read
+** no lane; maxpressure on queues (its default) and mp-waiting read
+** queue/out_queue alone.  actuated (demand), adaptive (flows of groups
+** without loops) and sotl (vehicles on the green) read count. */
+int gw__controller_needs_counts(const gw_controller *c) {
+  const gw_controller_type *t = c->type;
+  if (t->ignores_lanes == 1) return 0;
+  if (t == &gw__ctl_maxpressure) return gw__maxpressure_uses_counts(c->state);
+  if (t == &gw__ctl_mp_waiting) return 0;
+  return 1;
+}

@@ -48,6 +48,13 @@ typedef struct gw_controller_type {
 /* 1 when the controller never reads the lane counts of its view. */
 int gw__controller_ignores_lanes(const gw_controller *c);
 int gw__controller_ignores_exits(const gw_controller *c);
+/* 1 when it may read count/out_count (vehicles on the lanes), not only the
+** queues (vehicles halted).  0: the control loop leaves those at zero and
+** asks the field for halted counts alone (SUMO pays per value read).  Asked
+** every step, so the reading follows a controller swapped at run time. */
+int gw__controller_needs_counts(const gw_controller *c);
+/* maxpressure's state: 1 with use_count=1 (pressure on vehicle counts). */
+int gw__maxpressure_uses_counts(const void *state);
 
 extern const gw_controller_type gw__ctl_fixed;
 extern const gw_controller_type gw__ctl_actuated;
@@ -58,7 +65,7 @@ extern const gw_controller_type gw__ctl_fixedtime;
 extern const gw_controller_type gw__ctl_mp_waiting;
 extern const gw_controller_type gw__ctl_sotl;
 
-/* Applies the spec's mingreen, yellow and allred keys to the model. */
+/* Applies the spec's mingreen, yellow, allred and clearance keys to the model. */
 int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, gw_error *err);
 
 /* Reading a view safely: a missing array or a value that is not finite

@@ -302,6 +302,11 @@ static int mp_step(void *state, const gw_ctl_view *v, uint32_t *stage) {
 
 static void mp_fini(void *state) { gw__free(state); }
 
+/* Pressure on queues (the default) reads no vehicle counts. */
+int gw__maxpressure_uses_counts(const void *state) {
+  return ((const maxpressure *)state)->use_count;
+}
+
 const gw_controller_type gw__ctl_maxpressure = {
     "maxpressure",
     "max-pressure: largest queue difference, min green, period, max red",

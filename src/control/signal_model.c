@@ -11,7 +11,9 @@
 ** green phases, in order, without repeats.  Yellow times come from the
 ** program; all-red times from the time a vehicle of the ending group needs
 ** to clear the junction, (internal path + 5 m) / approach speed, to the
-** nearest half second within [1, 3] s.  Where an approach lane is a short
+** nearest half second within [1, 3] s.  The all-reds the program itself
+** runs are kept beside them (allred_prog_s), for a city that keeps the
+** clearance intervals of its approved timing plans.  Where an approach lane is a short
 ** turn bay behind an unsignalised split, the lanes feeding it extend the
 ** group's approach (up_lanes), so that a queue reaching back past the bay is
 ** still seen as this group's.
@@ -44,6 +46,65 @@ static int shown_permissive(const gw_net *net, const gw_tlprogram *p, uint32_t k
     if (st[ka] == 'g' && is_green(st[kb])) return 1;
   }
   return 0;
+}
+
+/* A green phase: some link green and none yellow (a stage of the program). */
+static int green_phase(const char *st, uint32_t n) {
+  int green = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    if (st[k] == 'y' || st[k] == 'Y') return 0;
+    if (is_green(st[k])) green = 1;
+  }
+  return green;
+}
+
+/* The all-red the program itself runs between groups (allred_prog_s): for
+** every place where group a's green ends, the time from the end of its
+** yellow to the start of the next green phase, for each hard-conflicting
+** group b that this phase starts; the shortest over the cycle.  Pairs the
+** program never sequences directly take the shortest all-red the program
+** runs anywhere (0 for netconvert's default programs, which have none);
+** without any such transition, the geometric value stays.  Call after
+** conflicts and geometric all-reds are set. */
+static void program_allred(gw_signal_model *m, const gw_net *net, const gw_tlprogram *p) {
+  const gw_phase *ph = net->phases.a + p->phase0;
+  double best[GW_MAX_GROUPS][GW_MAX_GROUPS], policy = -1;
+  for (uint32_t a = 0; a < m->ngroups; a++)
+    for (uint32_t b = 0; b < m->ngroups; b++) best[a][b] = -1;
+  for (uint32_t a = 0; a < m->ngroups; a++) {
+    uint32_t ka = m->groups[a].links[0];
+    for (uint32_t i = 0; i < p->nphases; i++) {
+      const char *st = gw__net_state(net, &ph[i]);
+      const char *nx = gw__net_state(net, &ph[(i + 1) % p->nphases]);
+      if (!is_green(st[ka]) || is_green(nx[ka])) continue;
+      /* a ends after phase i: walk its yellow, then red, to a green phase. */
+      double t = 0, red_t = -1;
+      uint32_t j = (i + 1) % p->nphases, steps = 0;
+      for (; steps < p->nphases; steps++, j = (j + 1) % p->nphases) {
+        const char *sj = gw__net_state(net, &ph[j]);
+        if (red_t < 0 && sj[ka] != 'y' && sj[ka] != 'Y') red_t = t;
+        if (green_phase(sj, m->nlinks)) break;
+        t += ph[j].duration_s;
+      }
+      if (steps == p->nphases || red_t < 0) continue;
+      const char *sg = gw__net_state(net, &ph[j]);
+      if (is_green(sg[ka])) continue; /* a came back: no change of right of way */
+      double ar = t - red_t;
+      for (uint32_t b = 0; b < m->ngroups; b++) {
+        uint32_t kb = m->groups[b].links[0];
+        if (m->conflict[a][b] != GW_CONFLICT_HARD || !is_green(sg[kb]) || is_green(st[kb]))
+          continue;
+        if (best[a][b] < 0 || ar < best[a][b]) best[a][b] = ar;
+        if (policy < 0 || ar < policy) policy = ar;
+      }
+    }
+  }
+  for (uint32_t a = 0; a < m->ngroups; a++)
+    for (uint32_t b = 0; b < m->ngroups; b++)
+      m->allred_prog_s[a][b] = m->conflict[a][b] != GW_CONFLICT_HARD ? 0
+                               : best[a][b] >= 0                     ? best[a][b]
+                               : policy >= 0                         ? policy
+                                                                     : m->allred_s[a][b];
 }
 
 int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw_error *err) {
@@ -176,6 +237,7 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
         if (m->allred_s[a][b] == 0)
           m->allred_s[a][b] = m->allred_s[b][a] > 0 ? m->allred_s[b][a] : 1;
       }
+  program_allred(m, net, p);
   /* Stages: green phases in order, without repeats. */
   double nongreen = 0;
   for (uint32_t i = 0; i < p->nphases; i++) {
@@ -208,6 +270,11 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
     return gw__error(err, GW_EINVAL, "signal '%s': its program has no green phase", tl->id);
   m->lost_s = nongreen / m->nstages;
   return GW_OK;
+}
+
+void gw_signal_model_program_clearance(gw_signal_model *m) {
+  for (uint32_t a = 0; a < m->ngroups; a++)
+    for (uint32_t b = 0; b < m->ngroups; b++) m->allred_s[a][b] = m->allred_prog_s[a][b];
 }
 
 void gw_signal_model_stage_state(const gw_signal_model *m, uint32_t stage, char *out) {

@@ -19,16 +19,27 @@
 ** each, in SUMO's server), not per byte.  On grid10x10 (2,080 normal lanes,
 ** 1,200 loops) subscribing everything costs SUMO more than its own step at
 ** low load; a controller that reads only loops should not pay for lanes.
+** For the same reason a lane carries only the variables asked of it: a read
+** of the halted count alone (lane_counts with vehicles NULL, as max-pressure
+** on queues does) subscribes LAST_STEP_HALTING_NUMBER alone.  A later read
+** of that lane that asks for the vehicle count too gets both by a get at
+** once, and the next step's message subscribes the lane again with both.
+** SUMO merges a subscription of the same object and command into the one it
+** has, so every lane still reports once per step, now with both variables;
+** the parser holds each lane's result to exactly the variables recorded in
+** lane_vars (one missing or repeated is an error).
 ** Loops give one variable, LAST_STEP_VEHICLE_DATA (each vehicle's entry and
 ** leave time on the loop during the step), from which the count of front
 ** crossings, the occupancy and the last occupied time follow exactly, where
 ** LAST_STEP_VEHICLE_NUMBER would count a vehicle standing on the loop again
-** every step.
+** every step, and would not be cheaper: on grid10x10 under the fixed plan
+** the loops cost the same share of SUMO's step (about 15 %) either way.
 **
 ** Failure.  Every read waits with poll() under a deadline, every send has a
 ** timeout and never raises SIGPIPE, and every reply is checked: its length
 ** (at most 64 MiB), each command's id and status, each value's type, and
-** that every subscribed object reported.  The first failure is kept (the
+** that as many objects reported as were subscribed, each with the
+** variables it was subscribed with.  The first failure is kept (the
 ** stream cannot be trusted after it) and returned by every later step; its
 ** message names the command and, when SUMO died, how it died and the first
 ** "Error:" line of its log.  Closing always reaps the child: a polite
@@ -221,6 +232,9 @@ const uint8_t *gw__traci_cmd_len(gw__traci_in *in) {
 /* Subscription domains. */
 enum { DOM_SIM, DOM_TL, DOM_LANE, DOM_LOOP, NDOM };
 enum { SUB_NONE, SUB_QUEUED, SUB_ACTIVE };
+/* A lane's variables: the halted count, the vehicle count, and a mark for
+** a lane in the renew list.  A lane's values are valid for these alone. */
+enum { LV_HALT = 1, LV_VEH = 2, LV_BOTH = 3, LV_RENEW = 4 };
 
 /* Lanes or loops, subscribed when first read.  `order` holds the active
 ** objects in the order they were subscribed (the order SUMO reports them
@@ -263,6 +277,9 @@ typedef struct sumo {
   /* Lanes: the normal lanes of the net, by slot. */
   uint32_t *lane_of_slot, *slot_of_lane;
   int32_t *lane_veh, *lane_halt;
+  uint8_t *lane_vars; /* per slot: LV_* of its subscription (queued or active) */
+  uint32_t *renew;    /* active lanes to subscribe again with more variables */
+  uint32_t nrenew, lanes_counted;
   objset lanes;
   /* Loops: the net's detectors, by index. */
   gw_strmap det_ids;
@@ -498,6 +515,26 @@ static int status(sumo *s, gw__traci_in *in, uint8_t cmd, const char *obj) {
 
 /* ---- objects and their values ------------------------------------------- */
 
+/* What each domain subscribes (lanes: lane_sub_vars). */
+static const uint8_t sim_vars[] = {GW__TRACI_VAR_TIME,         GW__TRACI_VAR_DELTA_T,
+                                   GW__TRACI_VAR_MIN_EXPECTED, GW__TRACI_VAR_DEPARTED,
+                                   GW__TRACI_VAR_ARRIVED,      GW__TRACI_VAR_TELEPORT_STARTING,
+                                   GW__TRACI_VAR_COLLIDING};
+static const uint8_t tl_vars[] = {GW__TRACI_TL_STATE};
+static const uint8_t loop_vars[] = {GW__TRACI_LAST_STEP_VEHICLE_DATA};
+
+/* A lane's variables (LV_* mask) as TraCI variables; returns how many. */
+static uint8_t lane_sub_vars(uint8_t mask, uint8_t vars[2]) {
+  uint8_t n = 0;
+  if (mask & LV_VEH) vars[n++] = GW__TRACI_LAST_STEP_VEHICLE_NUMBER;
+  if (mask & LV_HALT) vars[n++] = GW__TRACI_LAST_STEP_HALTING_NUMBER;
+  return n;
+}
+
+static uint32_t lane_var_count(uint8_t mask) {
+  return (uint32_t)((mask & LV_VEH) != 0) + (uint32_t)((mask & LV_HALT) != 0);
+}
+
 static int objset_init(objset *o, uint32_t n) {
   o->n = n;
   o->sub = gw__calloc(n + 1, 1);
@@ -523,6 +560,21 @@ static void objset_activate(objset *o) {
   for (uint32_t i = o->nactive; i < o->nactive + o->nqueued; i++) o->sub[o->order[i]] = SUB_ACTIVE;
   o->nactive += o->nqueued;
   o->nqueued = 0;
+}
+
+/* After a get of lane k's variables `mask`: a lane read for the first time
+** is queued with them; one already subscribed without all of them is
+** renewed with all it has by the next step's message. */
+static void lane_subscribe(sumo *s, uint32_t k, uint8_t mask) {
+  uint8_t had = s->lane_vars[k];
+  s->lane_vars[k] = (uint8_t)(had | mask);
+  if ((mask & LV_VEH) && !(had & LV_VEH)) s->lanes_counted++;
+  if (s->lanes.sub[k] == SUB_NONE) {
+    objset_queue(&s->lanes, k);
+  } else if (s->lanes.sub[k] == SUB_ACTIVE && (mask & ~had & LV_BOTH) && !(had & LV_RENEW)) {
+    s->lane_vars[k] |= LV_RENEW;
+    s->renew[s->nrenew++] = k;
+  }
 }
 
 static const char *object_id(const sumo *s, int dom, uint32_t k) {
@@ -723,8 +775,22 @@ static int sub_result(sumo *s, gw__traci_in *in, const char *what, int expect_do
   if (k == GW_NONE)
     return failf(s, GW_EPARSE, "TraCI %s: unexpected subscription result 0x%02x for '%.*s'", what,
                  resp, (int)(len > 100 ? 100 : len), id);
+  uint32_t nwant = dom == DOM_SIM    ? (uint32_t)sizeof sim_vars
+                   : dom == DOM_LANE ? lane_var_count(s->lane_vars[k])
+                                     : 1;
+  if (nvars != nwant)
+    return failf(s, GW_EPARSE, "TraCI %s: %u variables for '%.*s' (subscribed %u)", what, nvars,
+                 (int)(len > 100 ? 100 : len), id, nwant);
+  uint8_t got = 0; /* a lane's variables, each once */
   for (uint32_t i = 0; i < nvars; i++) {
     uint8_t var = gw__traci_u8(in), st = gw__traci_u8(in);
+    if (dom == DOM_LANE) {
+      uint8_t bit = var == GW__TRACI_LAST_STEP_VEHICLE_NUMBER   ? LV_VEH
+                    : var == GW__TRACI_LAST_STEP_HALTING_NUMBER ? LV_HALT
+                                                                : 0;
+      if (!(bit & s->lane_vars[k]) || (bit & got)) return bad_value(s, what, var, id, len);
+      got |= bit;
+    }
     if (st != GW__TRACI_RTYPE_OK) {
       const char *msg = "";
       uint32_t mlen = 0;
@@ -782,23 +848,21 @@ static void put_get(sumo *s, uint8_t cmd, uint8_t var, const char *id) {
   gw__traci_cmd_end(&s->out, c);
 }
 
-/* The first read of a lane or loop: its values now, by a get (one round
-** trip); the next step subscribes it. */
-static int fetch(sumo *s, int dom, uint32_t k) {
+/* The first read of a lane or loop, or of a lane's vehicle count when only
+** its halted count is subscribed: its values now (a lane's variables
+** `lane_mask`), by a get (one round trip); the next step subscribes it. */
+static int fetch(sumo *s, int dom, uint32_t k, uint8_t lane_mask) {
   const char *id = object_id(s, dom, k);
   uint8_t cmd = dom == DOM_LANE ? GW__TRACI_GET_LANE : GW__TRACI_GET_LOOP;
-  uint8_t vars[2] = {GW__TRACI_LAST_STEP_VEHICLE_NUMBER, GW__TRACI_LAST_STEP_HALTING_NUMBER};
-  if (dom == DOM_LOOP) {
-    vars[0] = GW__TRACI_TIME_SINCE_DETECTION;
-    vars[1] = GW__TRACI_LAST_STEP_VEHICLE_DATA;
-  }
+  uint8_t vars[2] = {GW__TRACI_TIME_SINCE_DETECTION, GW__TRACI_LAST_STEP_VEHICLE_DATA}, nv = 2;
+  if (dom == DOM_LANE) nv = lane_sub_vars(lane_mask, vars);
   gw__traci_out_reset(&s->out);
-  for (int i = 0; i < 2; i++) put_get(s, cmd, vars[i], id);
+  for (uint8_t i = 0; i < nv; i++) put_get(s, cmd, vars[i], id);
   gw__traci_in in;
   int rc = exchange(s, cmd_name(cmd), &in);
   s->win0 = s->t - s->dt;
   s->win1 = s->t;
-  for (int i = 0; !rc && i < 2; i++) {
+  for (uint8_t i = 0; !rc && i < nv; i++) {
     const uint8_t *end;
     if ((rc = get_answer(s, &in, cmd, vars[i], id, &end))) break;
     if (vars[i] == GW__TRACI_TIME_SINCE_DETECTION) {
@@ -812,7 +876,8 @@ static int fetch(sumo *s, int dom, uint32_t k) {
       rc =
           s->failed ? s->fail.code : bad_value(s, cmd_name(cmd), vars[i], id, (uint32_t)strlen(id));
   }
-  if (!rc) objset_queue(dom == DOM_LANE ? &s->lanes : &s->loops, k);
+  if (!rc && dom == DOM_LANE) lane_subscribe(s, k, lane_mask);
+  if (!rc && dom == DOM_LOOP) objset_queue(&s->loops, k);
   return rc;
 }
 
@@ -872,11 +937,12 @@ static int f_lane_counts(void *impl, uint32_t lane, double *vehicles, double *ha
   sumo *s = impl;
   uint32_t k = lane < s->net->lanes.n ? s->slot_of_lane[lane] : GW_NONE;
   if (k == GW_NONE) return GW_ENOTFOUND;
-  if (s->lanes.sub[k] == SUB_NONE) {
-    int rc = s->failed ? s->fail.code : fetch(s, DOM_LANE, k);
+  uint8_t want = vehicles ? LV_BOTH : LV_HALT;
+  if ((s->lane_vars[k] & want) != want) {
+    int rc = s->failed ? s->fail.code : fetch(s, DOM_LANE, k, want);
     if (rc) return rc;
   }
-  *vehicles = s->lane_veh[k];
+  if (vehicles) *vehicles = s->lane_veh[k];
   *halting = s->lane_halt[k];
   return GW_OK;
 }
@@ -892,7 +958,7 @@ static int f_detector(void *impl, uint32_t det, gw_detector_reading *out) {
   sumo *s = impl;
   if (det >= s->loops.n) return GW_ERANGE;
   if (s->loops.sub[det] == SUB_NONE) {
-    int rc = s->failed ? s->fail.code : fetch(s, DOM_LOOP, det);
+    int rc = s->failed ? s->fail.code : fetch(s, DOM_LOOP, det, 0);
     if (rc) return rc;
   }
   const loop_state *L = &s->loop[det];
@@ -1095,15 +1161,6 @@ static void put_subscribe(sumo *s, uint8_t cmd, const char *id, const uint8_t *v
   gw__traci_cmd_end(&s->out, c);
 }
 
-static const uint8_t sim_vars[] = {GW__TRACI_VAR_TIME,         GW__TRACI_VAR_DELTA_T,
-                                   GW__TRACI_VAR_MIN_EXPECTED, GW__TRACI_VAR_DEPARTED,
-                                   GW__TRACI_VAR_ARRIVED,      GW__TRACI_VAR_TELEPORT_STARTING,
-                                   GW__TRACI_VAR_COLLIDING};
-static const uint8_t tl_vars[] = {GW__TRACI_TL_STATE};
-static const uint8_t lane_vars[] = {GW__TRACI_LAST_STEP_VEHICLE_NUMBER,
-                                    GW__TRACI_LAST_STEP_HALTING_NUMBER};
-static const uint8_t loop_vars[] = {GW__TRACI_LAST_STEP_VEHICLE_DATA};
-
 /* The simulation's clock and counts and every signal's state, in one
 ** message; each answer carries the current values.  Lanes and loops follow
 ** when first read (fetch). */
@@ -1147,6 +1204,8 @@ static void destroy(sumo *s) {
   gw__free(s->slot_of_lane);
   gw__free(s->lane_veh);
   gw__free(s->lane_halt);
+  gw__free(s->lane_vars);
+  gw__free(s->renew);
   gw__free(s->off);
   gw__free(s->state);
   gw__free(s->queued);
@@ -1177,14 +1236,16 @@ static int alloc_tables(sumo *s, gw_error *err) {
   }
   s->lane_veh = gw__calloc(nslots + 1, sizeof *s->lane_veh);
   s->lane_halt = gw__calloc(nslots + 1, sizeof *s->lane_halt);
+  s->lane_vars = gw__calloc(nslots + 1, sizeof *s->lane_vars);
+  s->renew = gw__calloc(nslots + 1, sizeof *s->renew);
   s->loop = gw__calloc(ndet + 1, sizeof *s->loop);
   s->state = gw__calloc(chars + 1, 1);
   s->queued = gw__calloc(chars + 1, 1);
   s->is_queued = gw__calloc(s->ntls + 1, 1);
   s->controlled = gw__calloc(s->ntls + 1, 1);
-  if (!s->off || !s->lane_veh || !s->lane_halt || !s->loop || !s->state || !s->queued ||
-      !s->is_queued || !s->controlled || objset_init(&s->lanes, nslots) ||
-      objset_init(&s->loops, ndet))
+  if (!s->off || !s->lane_veh || !s->lane_halt || !s->lane_vars || !s->renew || !s->loop ||
+      !s->state || !s->queued || !s->is_queued || !s->controlled ||
+      objset_init(&s->lanes, nslots) || objset_init(&s->loops, ndet))
     return gw__error(err, GW_ENOMEM, "out of memory");
   for (uint32_t i = 0; i < ndet; i++) {
     s->loop[i].last_t = -1;
@@ -1234,23 +1295,31 @@ int gw_field_sumo_open(const gw_net *net, const char *sumocfg, const gw_sumo_opt
   return GW_OK;
 }
 
+static void put_lane_subscribe(sumo *s, uint32_t k) {
+  uint8_t vars[2], n = lane_sub_vars(s->lane_vars[k], vars);
+  put_subscribe(s, GW__TRACI_SUB_LANE, object_id(s, DOM_LANE, k), vars, n);
+}
+
+/* The lanes and loops queued since the last step, then (lanes) the renewed
+** ones; the answers come back in the same order. */
 static void put_queued_subscriptions(sumo *s, int dom) {
   const objset *o = dom == DOM_LANE ? &s->lanes : &s->loops;
   for (uint32_t i = o->nactive; i < o->nactive + o->nqueued; i++) {
     if (dom == DOM_LANE)
-      put_subscribe(s, GW__TRACI_SUB_LANE, object_id(s, dom, o->order[i]), lane_vars,
-                    sizeof lane_vars);
+      put_lane_subscribe(s, o->order[i]);
     else
       put_subscribe(s, GW__TRACI_SUB_LOOP, object_id(s, dom, o->order[i]), loop_vars,
                     sizeof loop_vars);
   }
+  for (uint32_t i = 0; dom == DOM_LANE && i < s->nrenew; i++) put_lane_subscribe(s, s->renew[i]);
 }
 
 static int read_queued_subscriptions(sumo *s, gw__traci_in *in, int dom) {
   const objset *o = dom == DOM_LANE ? &s->lanes : &s->loops;
   uint8_t cmd = dom == DOM_LANE ? GW__TRACI_SUB_LANE : GW__TRACI_SUB_LOOP;
-  for (uint32_t i = o->nactive; i < o->nactive + o->nqueued; i++) {
-    uint32_t k = o->order[i];
+  uint32_t nrenew = dom == DOM_LANE ? s->nrenew : 0;
+  for (uint32_t i = o->nactive; i < o->nactive + o->nqueued + nrenew; i++) {
+    uint32_t k = i < o->nactive + o->nqueued ? o->order[i] : s->renew[i - o->nactive - o->nqueued];
     int rc = status(s, in, cmd, object_id(s, dom, k));
     if (!rc) rc = sub_result(s, in, cmd_name(cmd), dom, k);
     if (rc) {
@@ -1288,6 +1357,8 @@ int gw_field_sumo_step(gw_field *f, gw_error *err) {
   if (!rc) rc = status(s, &in, GW__TRACI_SIMSTEP, NULL);
   if (rc) return copy_fail(s, err);
   clear_queue(s);
+  for (uint32_t i = 0; i < s->nrenew; i++) s->lane_vars[s->renew[i]] &= LV_BOTH;
+  s->nrenew = 0;
   objset_activate(&s->lanes);
   objset_activate(&s->loops);
   uint32_t want = 1 + s->ntls + s->lanes.nactive + s->loops.nactive;
@@ -1328,6 +1399,7 @@ void gw_field_sumo_stats(const gw_field *f, gw_sumo_stats *out) {
   *out = s->st;
   out->exit_status = s->exit_status;
   out->lanes_read = s->lanes.nactive + s->lanes.nqueued;
+  out->lanes_counted = s->lanes_counted;
   out->loops_read = s->loops.nactive + s->loops.nqueued;
 }
 

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/vec.h"
+#include "greenwave/control.h"
 #include "greenwave/measures.h"
 #include "server/api_int.h"
 
@@ -513,6 +514,18 @@ void gw__h_mode_set(gw__call *c) {
                       "mode 'hold' needs 'param': the stage to hold (0-based)");
         return;
       }
+    }
+  }
+  if (param &&
+      (!strcmp(mode, "actuated") || !strcmp(mode, "adaptive") || !strcmp(mode, "maxpressure"))) {
+    /* Checked with or without a live centre: clearances are not a mode's. */
+    char spec[128];
+    gw_error e = {0, {0}};
+    snprintf(spec, sizeof spec, "%s:%.100s", mode, param);
+    if (strlen(param) <= 100 && gw_controller_check_runtime(spec, &e) == GW_ESTATE) {
+      free(ptext);
+      gw__api_error(c, 422, "invalid_mode", "%s", e.msg);
+      return;
     }
   }
   cJSON *row = intersection_row(c, 1), *before = NULL, *after = NULL;

@@ -828,7 +828,8 @@ static int mode_check(const gw_centre *c, const isec *x, const char *mode, const
   snprintf(spec, spec_len, "%s%s%s", mode, param && *param ? ":" : "", param ? param : "");
   gw_controller *ctl;
   gw_error err = {0, {0}};
-  if (gw_controller_create(spec, &x->model, c->sc->net, &ctl, &err)) {
+  if (gw_controller_check_runtime(spec, &err) ||
+      gw_controller_create(spec, &x->model, c->sc->net, &ctl, &err)) {
     say(why, why_len, "%s", err.msg);
     return GW_EINVAL;
   }
@@ -1027,8 +1028,8 @@ static int start_day(gw_centre *c, double begin_s, gw_error *err) {
 static void group_queue(gw_centre *c, const gw_signal_group *g, double *queue) {
   *queue = 0;
   for (uint32_t k = 0; k < g->nin; k++) {
-    double v, h;
-    if (!c->field.ops->lane_counts(c->field.impl, g->in_lanes[k], &v, &h)) *queue += h;
+    double h;
+    if (!c->field.ops->lane_counts(c->field.impl, g->in_lanes[k], NULL, &h)) *queue += h;
   }
 }
 

@@ -612,6 +612,10 @@ static void modes_body(fx *f) {
   cJSON_Delete(a);
   assert_int_equal(
       st(f, "PUT", "/api/intersections/J1/mode", NULL, "{\"mode\":\"flash\"}", f->oper), 200);
+  /* Clearances shape the safety monitor: not changed on a running signal. */
+  assert_int_equal(st(f, "PUT", "/api/intersections/J1/mode", NULL,
+                      "{\"mode\":\"actuated\",\"param\":\"allred=0\"}", f->oper),
+                   422);
   assert_int_equal(
       call(f, "PUT", "/api/intersections/J1/mode", NULL, "{\"mode\":\"disco\"}", f->oper, &r), 422);
   assert_non_null(strstr(err_msg(&r), "mode"));

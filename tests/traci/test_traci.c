@@ -9,11 +9,19 @@
 ** or all-red, minimum greens served.  It also asserts that the lamps really
 ** changed (a field that ignored the sets would pass the checker trivially),
 ** that SUMO showed exactly what the monitors sent (no fail-safe), and that
-** vehicles arrived.  The other tests pin the failure paths that must never
-** hang: nothing listening on the port, SUMO refusing its configuration, and
-** SUMO killed in the middle of a run.  Run only where `sumo` is installed
-** (label traci).
+** vehicles arrived.  Two more pin what the field asks of SUMO: a lane read
+** for its halted count alone is subscribed for that alone, and when its
+** vehicle count is asked for later (a get at once, the lane subscribed again
+** with both in the next step) both values must still be SUMO's: a second
+** SUMO on the same scenario, whose lanes are read in full from the start,
+** is the reference, step by step; and max-pressure on queues (which needs
+** no vehicle counts) runs grid4x4 safely with halted counts alone, then with
+** counts on one signal swapped in mid-run.  The other tests pin the failure
+** paths that must never hang: nothing listening on the port, SUMO refusing
+** its configuration, and SUMO killed in the middle of a run.  Run only where
+** `sumo` is installed (label traci).
 */
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -69,24 +77,27 @@ static void open_grid(gw_scenario *sc, const char *cfg, const char *det, double 
   if (gw_field_sumo_open(sc->net, cfg, &o, f, &err)) fail_msg("%s", err.msg);
 }
 
-static void actuated_grid_is_safe_as_sumo_shows_it(void **state) {
-  (void)state;
+/* Runs grid4x4 in SUMO for 300 s under `spec` and feeds every state SUMO
+** shows back to the independent checker, built on the same clearances as
+** the monitor (the program's own with clearance=program). */
+static void grid_is_safe_as_sumo_shows_it(const char *spec, int program_clearance) {
   char cfg[512], det[512];
   gw_scenario *sc = load_grid(cfg, det, sizeof cfg);
   gw_field f;
   open_grid(sc, cfg, det, 30, &f);
   gw_error err = {0, {0}};
   gw_control *ctl = NULL;
-  if (gw_control_create(sc->net, &f, "actuated", NULL, NULL, &ctl, &err)) fail_msg("%s", err.msg);
+  if (gw_control_create(sc->net, &f, spec, NULL, NULL, &ctl, &err)) fail_msg("%s", err.msg);
   uint32_t n = gw_net_tls_count(sc->net);
   assert_int_equal(n, 16);
   gw_safety_checker **chk = calloc(n, sizeof *chk);
-  char (*last)[257] = calloc(n, sizeof *last);
+  char(*last)[257] = calloc(n, sizeof *last);
   assert_non_null(chk);
   assert_non_null(last);
   for (uint32_t i = 0; i < n; i++) {
     gw_signal_model m;
     assert_int_equal(gw_signal_model_init(&m, sc->net, i, &err), GW_OK);
+    if (program_clearance) gw_signal_model_program_clearance(&m);
     assert_int_equal(gw_safety_checker_create(&m, &chk[i]), GW_OK);
   }
   uint64_t changes = 0, breaches = 0;
@@ -125,6 +136,184 @@ static void actuated_grid_is_safe_as_sumo_shows_it(void **state) {
   for (uint32_t i = 0; i < n; i++) gw_safety_checker_destroy(chk[i]);
   free(chk);
   free(last);
+  gw_control_destroy(ctl);
+  gw_scenario_destroy(sc);
+}
+
+static void actuated_grid_is_safe_as_sumo_shows_it(void **state) {
+  (void)state;
+  grid_is_safe_as_sumo_shows_it("actuated", 0);
+}
+
+/* The program's clearances (no all-red on netconvert's programs): the
+** yellow and minimum greens still served, no conflicting greens. */
+static void program_clearances_are_safe_as_sumo_shows_them(void **state) {
+  (void)state;
+  grid_is_safe_as_sumo_shows_it("adaptive:clearance=program", 1);
+}
+
+/* How the lanes of the field under test are read, by lane % 5: 0 halted
+** only; 1 halted only, in full from step 60 (that step: halted first, then
+** in full); 2 in full; 3 halted then in full in its first step (before its
+** subscription is sent), then halted and full on alternate steps; 4 first
+** read at step 30, halted only, in full from step 90. */
+static int reads_vehicles(uint32_t lane, int step, int second) {
+  switch (lane % 5) {
+    case 0:
+      return 0;
+    case 1:
+      return step > 60 || (step == 60 && second);
+    case 2:
+      return 1;
+    case 3:
+      return step == 0 ? second : step % 2;
+    default:
+      return step >= 90;
+  }
+}
+
+static void halting_only_lanes_read_later_in_full_match_sumo(void **state) {
+  (void)state;
+  char cfg[512], det[512];
+  gw_scenario *sc = load_grid(cfg, det, sizeof cfg);
+  gw_field ref, f;
+  open_grid(sc, cfg, det, 30, &ref);
+  open_grid(sc, cfg, det, 30, &f);
+  gw_error err = {0, {0}};
+  uint32_t nl = gw_net_lane_count(sc->net), normal = 0, counted = 0;
+  double sum_veh = 0, sum_halt = 0;
+  for (int step = 0; step < 200; step++) {
+    assert_true(fabs(ref.ops->time(ref.impl) - f.ops->time(f.impl)) < 1e-9);
+    for (uint32_t l = 0; l < nl; l++) {
+      gw_lane_info li;
+      assert_int_equal(gw_net_lane_info(sc->net, l, &li), GW_OK);
+      if (li.internal || (l % 5 == 4 && step < 30)) continue;
+      double rv = -1, rh = -1;
+      assert_int_equal(ref.ops->lane_counts(ref.impl, l, &rv, &rh), GW_OK);
+      for (int second = 0; second < 2; second++) {
+        if (second && !(l % 5 == 3 && step == 0) && !(l % 5 == 1 && step == 60)) break;
+        double v = -1, h = -1;
+        int full = reads_vehicles(l, step, second);
+        assert_int_equal(f.ops->lane_counts(f.impl, l, full ? &v : NULL, &h), GW_OK);
+        if (h != rh) fail_msg("lane %s, step %d: %g halted, SUMO says %g", li.id, step, h, rh);
+        if (full && v != rv)
+          fail_msg("lane %s, step %d: %g vehicles, SUMO says %g", li.id, step, v, rv);
+        if (!full) assert_true(v == -1); /* not written */
+      }
+      sum_veh += rv;
+      sum_halt += rh;
+    }
+    if (gw_field_sumo_step(&ref, &err)) fail_msg("%s", err.msg);
+    if (gw_field_sumo_step(&f, &err)) fail_msg("%s", err.msg);
+  }
+  for (uint32_t l = 0; l < nl; l++) {
+    gw_lane_info li;
+    gw_net_lane_info(sc->net, l, &li);
+    normal += !li.internal;
+    counted += !li.internal && l % 5 != 0;
+  }
+  /* Traffic stood and moved on the lanes compared. */
+  assert_true(sum_veh > 1000);
+  assert_true(sum_halt > 100);
+  gw_sumo_stats rs, st;
+  assert_int_equal(gw_field_sumo_close(&ref, &rs, &err), GW_OK);
+  assert_int_equal(gw_field_sumo_close(&f, &st, &err), GW_OK);
+  assert_int_equal(rs.lanes_read, normal);
+  assert_int_equal(rs.lanes_counted, normal);
+  assert_int_equal(st.lanes_read, normal);
+  assert_int_equal(st.lanes_counted, counted);
+  assert_int_equal(st.steps, 200);
+  gw_scenario_destroy(sc);
+}
+
+/* The SUMO field as the control loop sees it, noting per lane how often
+** one step asked for the halted count alone and in full. */
+#define MAX_LANES 4096
+static const gw_field_ops *inner;
+static uint32_t asked_halted[MAX_LANES], asked_full[MAX_LANES];
+
+static int w_lane_counts(void *impl, uint32_t lane, double *v, double *h) {
+  if (lane < MAX_LANES) (v ? asked_full : asked_halted)[lane]++;
+  return inner->lane_counts(impl, lane, v, h);
+}
+static double w_time(void *impl) { return inner->time(impl); }
+static uint32_t w_detector_count(void *impl) { return inner->detector_count(impl); }
+static uint32_t w_detector_lane(void *impl, uint32_t d) { return inner->detector_lane(impl, d); }
+static int w_detector(void *impl, uint32_t d, gw_detector_reading *r) {
+  return inner->detector(impl, d, r);
+}
+static int w_take(void *impl, uint32_t tls) { return inner->take_control(impl, tls); }
+static int w_set(void *impl, uint32_t tls, const char *st) {
+  return inner->set_state(impl, tls, st);
+}
+static const char *w_get(void *impl, uint32_t tls) { return inner->get_state(impl, tls); }
+static const gw_field_ops watched = {"watched",       w_time,     w_lane_counts, w_detector_count,
+                                     w_detector_lane, w_detector, NULL,          w_take,
+                                     w_set,           w_get,      NULL,          NULL};
+
+static void maxpressure_reads_halted_counts_alone_and_stays_safe(void **state) {
+  (void)state;
+  char cfg[512], det[512];
+  gw_scenario *sc = load_grid(cfg, det, sizeof cfg);
+  gw_field f;
+  open_grid(sc, cfg, det, 30, &f);
+  inner = f.ops;
+  gw_field w = {&watched, f.impl};
+  gw_error err = {0, {0}};
+  gw_control *ctl = NULL;
+  if (gw_control_create(sc->net, &w, "maxpressure", NULL, NULL, &ctl, &err))
+    fail_msg("%s", err.msg);
+  uint32_t nl = gw_net_lane_count(sc->net);
+  assert_true(nl <= MAX_LANES);
+  gw_control_node node5;
+  assert_int_equal(gw_control_node_get(ctl, 5, &node5), GW_OK);
+  gw_sumo_stats st;
+  uint32_t both = 0; /* lanes read halted-only, then in full, in one step */
+  while (f.ops->time(f.impl) < 300) {
+    int swapped = f.ops->time(f.impl) >= 150;
+    if (f.ops->time(f.impl) == 150) {
+      gw_field_sumo_stats(&f, &st);
+      assert_true(st.lanes_read > 0);
+      assert_int_equal(st.lanes_counted, 0);
+      /* Pressure on vehicle counts at one signal: its lanes, subscribed
+      ** halted-only (some also read by its neighbours, halted-only), are
+      ** subscribed again with both. */
+      assert_int_equal(gw_control_set_controller(ctl, 5, "maxpressure:use_count=1", &err), GW_OK);
+    }
+    memset(asked_halted, 0, sizeof asked_halted);
+    memset(asked_full, 0, sizeof asked_full);
+    assert_int_equal(gw_control_step(ctl), GW_OK);
+    /* Each lane at most once per step in each way; in full only for the
+    ** signal that needs counts, and then every one of its approaches and
+    ** the lanes feeding them, which its neighbours read as exits first
+    ** (halted only) in the same step. */
+    uint32_t full = 0;
+    for (uint32_t l = 0; l < nl; l++) {
+      assert_true(asked_halted[l] <= 1 && asked_full[l] <= 1);
+      full += asked_full[l];
+    }
+    for (uint32_t g = 0; swapped && g < node5.model->ngroups; g++) {
+      const gw_signal_group *sg = &node5.model->groups[g];
+      for (uint32_t k = 0; k < sg->nin; k++) assert_int_equal(asked_full[sg->in_lanes[k]], 1);
+      for (uint32_t k = 0; k < sg->nup; k++) {
+        assert_int_equal(asked_full[sg->up_lanes[k]], 1);
+        both += asked_halted[sg->up_lanes[k]];
+      }
+    }
+    if (!swapped) assert_int_equal(full, 0);
+    if (gw_field_sumo_step(&f, &err)) fail_msg("%s", err.msg);
+  }
+  gw_control_stats cst;
+  gw_control_stats_get(ctl, &cst);
+  assert_int_equal(gw_field_sumo_close(&f, &st, &err), GW_OK);
+  assert_int_equal(cst.failsafes, 0);
+  assert_int_equal(cst.refused, 0);
+  assert_int_equal(st.steps, 300);
+  assert_true(both > 0);
+  assert_true(st.lanes_counted > 0 && st.lanes_counted < st.lanes_read);
+  assert_true(st.arrived > 20);
+  assert_int_equal(st.teleports, 0);
+  assert_int_equal(st.exit_status, 0);
   gw_control_destroy(ctl);
   gw_scenario_destroy(sc);
 }
@@ -224,6 +413,9 @@ int main(void) {
   if (!getenv("SUMO_HOME")) setenv("SUMO_HOME", "/usr/share/sumo", 0);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(actuated_grid_is_safe_as_sumo_shows_it),
+      cmocka_unit_test(program_clearances_are_safe_as_sumo_shows_them),
+      cmocka_unit_test(halting_only_lanes_read_later_in_full_match_sumo),
+      cmocka_unit_test(maxpressure_reads_halted_counts_alone_and_stays_safe),
       cmocka_unit_test(nothing_listening_fails_within_the_timeout),
       cmocka_unit_test(sumo_refusing_its_configuration_is_reported),
       cmocka_unit_test(sumo_killed_mid_run_is_an_error_not_a_hang),

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -93,6 +94,61 @@ static void model_of_a_grid_junction(void **state) {
     for (uint32_t j = 0; j < m.groups[ns].nup; j++) shared += m.groups[ns].up_lanes[j] == lane;
     assert_int_equal(shared, 1);
   }
+  gw_scenario_destroy(sc);
+}
+
+/* The program's own clearance intervals.  netconvert's program for B1 runs
+** no all-red: every hard pair gets 0.  A program with all-red phases of 2 s
+** after the north-south stages and 1 s after the east-west ones gives those
+** to the pairs it sequences directly (through -> left turn of the crossing
+** street is never direct: it takes the program's shortest, 1 s); yellow
+** stays the program's and pairs that do not conflict stay 0. */
+static void program_clearance(void **state) {
+  (void)state;
+  gw_scenario *sc = load("grid4x4");
+  uint32_t t = gw_net_find_tls(sc->net, "B1");
+  gw_signal_model m;
+  gw_error err;
+  assert_int_equal(gw_signal_model_init(&m, sc->net, t, &err), GW_OK);
+  uint32_t ns = m.group_of_link[1], nsl = m.group_of_link[3], ew = m.group_of_link[5],
+           ewl = m.group_of_link[7];
+  assert_true(fabs(m.allred_s[ns][ew] - 2.0) < 1e-9);
+  gw_signal_model_program_clearance(&m);
+  for (uint32_t a = 0; a < m.ngroups; a++)
+    for (uint32_t b = 0; b < m.ngroups; b++) assert_true(m.allred_s[a][b] == 0);
+  assert_int_equal(m.conflict[ns][ew], GW_CONFLICT_HARD); /* conflicts stay */
+
+  char path[] = "/tmp/gw-test-allred-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(
+      "<additional><tlLogic id=\"B1\" type=\"static\" programID=\"ar\" offset=\"0\">\n"
+      "<phase duration=\"30\" state=\"GGGgrrrrGGGgrrrr\"/>\n"
+      "<phase duration=\"3\" state=\"yyygrrrryyygrrrr\"/>\n"
+      "<phase duration=\"6\" state=\"rrrGrrrrrrrGrrrr\"/>\n"
+      "<phase duration=\"3\" state=\"rrryrrrrrrryrrrr\"/>\n"
+      "<phase duration=\"2\" state=\"rrrrrrrrrrrrrrrr\"/>\n"
+      "<phase duration=\"30\" state=\"rrrrGGGgrrrrGGGg\"/>\n"
+      "<phase duration=\"3\" state=\"rrrryyygrrrryyyg\"/>\n"
+      "<phase duration=\"6\" state=\"rrrrrrrGrrrrrrrG\"/>\n"
+      "<phase duration=\"3\" state=\"rrrrrrryrrrrrrry\"/>\n"
+      "<phase duration=\"1\" state=\"rrrrrrrrrrrrrrrr\"/>\n"
+      "</tlLogic></additional>\n",
+      f);
+  fclose(f);
+  int rc = gw_scenario_add_additional(sc, path, &err);
+  unlink(path);
+  assert_int_equal(rc, GW_OK);
+  assert_int_equal(gw_signal_model_init(&m, sc->net, t, &err), GW_OK);
+  assert_true(fabs(m.allred_s[nsl][ew] - 2.0) < 1e-9); /* geometric */
+  gw_signal_model_program_clearance(&m);
+  assert_true(fabs(m.allred_s[nsl][ew] - 2.0) < 1e-9);  /* after the N-S left turns */
+  assert_true(fabs(m.allred_s[nsl][ewl] - 2.0) < 1e-9); /* the E-W left runs 'g' then */
+  assert_true(fabs(m.allred_s[ewl][ns] - 1.0) < 1e-9);  /* after the E-W left turns */
+  assert_true(fabs(m.allred_s[ns][ew] - 1.0) < 1e-9);   /* never direct: the shortest */
+  assert_true(m.allred_s[ns][nsl] == 0);
+  assert_true(fabs(m.groups[ns].yellow_s - 3) < 1e-9);
   gw_scenario_destroy(sc);
 }
 
@@ -373,6 +429,43 @@ static uint64_t lanes_read(gw_scenario *sc, const char *spec, int fail_group0) {
   return lane_reads;
 }
 
+/* clearance=program reaches the monitor's model at start; keys that shape
+** the model are refused when a running signal's controller changes. */
+static void control_loop_takes_model_keys_at_start_only(void **state) {
+  (void)state;
+  gw_scenario *sc = load("grid4x4");
+  gw_sim *sim;
+  assert_int_equal(gw_sim_create(sc->net, sc->demand, NULL, &sim), GW_OK);
+  gw_field field;
+  gw_field_from_sim(sim, &field);
+  gw_control *ctl;
+  gw_error err;
+  if (gw_control_create(sc->net, &field, "actuated:clearance=program", NULL, NULL, &ctl, &err))
+    fail_msg("%s", err.msg);
+  uint32_t t = gw_net_find_tls(sc->net, "B1");
+  gw_control_node nd;
+  assert_int_equal(gw_control_node_get(ctl, t, &nd), GW_OK);
+  uint32_t ns = nd.model->group_of_link[1], ew = nd.model->group_of_link[5];
+  assert_int_equal(nd.model->conflict[ns][ew], GW_CONFLICT_HARD);
+  assert_true(nd.model->allred_s[ns][ew] == 0);
+  assert_int_equal(gw_control_set_controller(ctl, t, "adaptive:allred=1", &err), GW_ESTATE);
+  assert_non_null(strstr(err.msg, "allred"));
+  assert_int_equal(gw_control_set_controller(ctl, t, "maxpressure:clearance=geometry", &err),
+                   GW_ESTATE);
+  assert_non_null(strstr(err.msg, "clearance"));
+  assert_int_equal(gw_control_set_controller(ctl, t, "adaptive:gap=3", &err), GW_OK);
+  assert_int_equal(gw_controller_check_runtime("fixed", &err), GW_OK);
+  assert_int_equal(gw_controller_check_runtime("nonesuch", &err), GW_ENOTFOUND);
+  gw_control_destroy(ctl);
+  /* A bad clearance value names itself. */
+  assert_int_equal(
+      gw_control_create(sc->net, &field, "actuated:clearance=some", NULL, NULL, &ctl, &err),
+      GW_EINVAL);
+  assert_non_null(strstr(err.msg, "clearance"));
+  gw_sim_destroy(sim);
+  gw_scenario_destroy(sc);
+}
+
 static void control_loop_reads_lanes_only_where_needed(void **state) {
   (void)state;
   gw_scenario *sc = load("grid4x4");
@@ -411,6 +504,8 @@ static void control_loop_reads_lanes_only_where_needed(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(model_of_a_grid_junction),
+      cmocka_unit_test(program_clearance),
+      cmocka_unit_test(control_loop_takes_model_keys_at_start_only),
       cmocka_unit_test(fixed_runs_the_program),
       cmocka_unit_test(fixed_follows_its_schedule),
       cmocka_unit_test(coordination_makes_a_green_wave),
