@@ -294,12 +294,15 @@ void gw_control_destroy(gw_control *c) {
 ** for the groups without a working detector (and those), so that in a field
 ** where every object read costs (SUMO over TraCI) a fully detected junction
 ** costs its loops alone (and its turn lanes).  A controller that needs no
-** vehicle counts gets the queues alone (count, out_count stay zero). */
+** vehicle counts gets the queues alone (count, out_count stay zero); one
+** that reads no detector (fixed, fixedtime, mp-waiting) gets no loop read,
+** unless an event log is written (arrivals, occupancy stay zero, gap long). */
 static void read_field(gw_control *c, uint32_t i, double t) {
   node *nd = &c->nodes[i];
   int mode = gw__controller_ignores_lanes(nd->ctl);
   int exits = mode == 0 && !gw__controller_ignores_exits(nd->ctl);
   int counts = gw__controller_needs_counts(nd->ctl);
+  int loops = c->fn || gw__controller_reads_detectors(nd->ctl);
   const gw_field_ops *ops = c->field->ops;
   void *impl = c->field->impl;
   for (uint32_t g = 0; g < nd->model.ngroups; g++) {
@@ -310,6 +313,7 @@ static void read_field(gw_control *c, uint32_t i, double t) {
     for (uint32_t k = 0; k < nd->ndet[g]; k++) {
       if (nd->det_failed[g][k]) continue;
       nd->has_det[g] = 1;
+      if (!loops) continue; /* nobody reads them: in SUMO each costs a variable */
       gw_detector_reading tmp;
       const gw_detector_reading *r = &tmp;
       if (c->det_read)

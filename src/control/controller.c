@@ -179,3 +179,8 @@ int gw__controller_needs_counts(const gw_controller *c) {
   if (t == &gw__ctl_mp_waiting) return 0;
   return 1;
 }
+
+int gw__controller_reads_detectors(const gw_controller *c) {
+  const gw_controller_type *t = c->type;
+  return !(t == &gw__ctl_fixed || t == &gw__ctl_fixedtime || t == &gw__ctl_mp_waiting);
+}

@@ -53,6 +53,10 @@ int gw__controller_ignores_exits(const gw_controller *c);
 ** asks the field for halted counts alone (SUMO pays per value read).  Asked
 ** every step, so the reading follows a controller swapped at run time. */
 int gw__controller_needs_counts(const gw_controller *c);
+/* 0 when the controller reads no detector (arrivals, occupancy, gap): fixed,
+** fixedtime and mp-waiting; the control loop then reads no loop for it
+** unless it writes an event log. */
+int gw__controller_reads_detectors(const gw_controller *c);
 /* maxpressure's state: 1 with use_count=1 (pressure on vehicle counts). */
 int gw__maxpressure_uses_counts(const void *state);
 

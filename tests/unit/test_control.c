@@ -370,7 +370,7 @@ static void control_loop_catches_a_tampered_field(void **state) {
 ** occupied or it had a queue; maxpressure, which needs the
 ** queues, reads its approach and exit lanes. */
 static gw_field inner_field;
-static uint64_t lane_reads;
+static uint64_t lane_reads, det_reads;
 static uint8_t lane_read[4096];
 
 static double w_time(void *impl) { return inner_field.ops->time(impl); }
@@ -384,6 +384,7 @@ static uint32_t w_detector_lane(void *impl, uint32_t d) {
   return inner_field.ops->detector_lane(impl, d);
 }
 static int w_detector(void *impl, uint32_t d, gw_detector_reading *out) {
+  det_reads++;
   return inner_field.ops->detector(impl, d, out);
 }
 static int w_add_detector(void *impl, uint32_t lane, double pos, uint32_t *d) {
@@ -418,7 +419,7 @@ static uint64_t lanes_read(gw_scenario *sc, const char *spec, int fail_group0) {
     for (uint32_t k = 0; k < n; k++)
       if (group[k] == 0) assert_int_equal(gw_control_detector_set_failed(ctl, det[k], 1), GW_OK);
   }
-  lane_reads = 0;
+  lane_reads = det_reads = 0;
   memset(lane_read, 0, sizeof lane_read);
   for (int k = 0; k < 60; k++) {
     assert_int_equal(gw_control_step(ctl), GW_OK);
@@ -470,6 +471,12 @@ static void control_loop_reads_lanes_only_where_needed(void **state) {
   (void)state;
   gw_scenario *sc = load("grid4x4");
   assert_int_equal(lanes_read(sc, "actuated", 0), 0);
+  assert_true(det_reads > 0);
+  /* Controllers that read no detector cost no loop either. */
+  assert_int_equal(lanes_read(sc, "fixed", 0), 0);
+  assert_int_equal(det_reads, 0);
+  assert_true(lanes_read(sc, "mp-waiting", 0) > 0);
+  assert_int_equal(det_reads, 0);
   gw_signal_model m;
   gw_error err;
   /* adaptive: the turn groups' approach lanes of every signal. */
