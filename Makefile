@@ -8,7 +8,7 @@
 #                phnom-penh, database var/greenwave.db, created if absent)
 #   make test    build/ with warnings as errors and ctest; then build-asan/
 #                (AddressSanitizer + UBSan) and ctest; then build-fuzz/ (clang,
-#                libFuzzer): replay the fuzz seeds and fuzz each importer
+#                libFuzzer): replay the fuzz seeds and fuzz each parser
 #                FUZZ_SECONDS seconds
 #   make build   just build build/
 #   make fuzz    just the fuzzing part of make test

@@ -5,7 +5,8 @@
 #       BUILD_DIR  a build configured with CC=clang -DGW_FUZZ=ON (make fuzz
 #                  does that: build-fuzz/)
 #       SECONDS    fuzzing time per target (libFuzzer -max_total_time)
-#       TARGET     sumo_net, sumo_routes, sumo_additional (default: all)
+#       TARGET     sumo_net, sumo_routes, sumo_additional, cityflow_roadnet,
+#                  cityflow_flow, traci, ws, api (default: all)
 #
 # Each target starts from its reviewed seeds in tests/fuzz/corpus/TARGET and
 # from what earlier runs found, kept in tests/fuzz/corpus-run/TARGET (ignored
@@ -22,7 +23,7 @@ BUILD=${1:?usage: fuzz.sh BUILD_DIR SECONDS [TARGET...]}
 SECONDS_EACH=${2:?usage: fuzz.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(sumo_net sumo_routes sumo_additional cityflow_roadnet cityflow_flow ws api)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(sumo_net sumo_routes sumo_additional cityflow_roadnet cityflow_flow traci ws api)
 
 failed=0
 for t in "${TARGETS[@]}"; do

@@ -39,7 +39,11 @@
 ** timeout and never raises SIGPIPE, and every reply is checked: its length
 ** (at most 64 MiB), each command's id and status, each value's type, and
 ** that as many objects reported as were subscribed, each with the
-** variables it was subscribed with.  The first failure is kept (the
+** variables it was subscribed with, that counts are not negative and times
+** finite, and that the reply ends with its last answer.  Each reply is
+** parsed apart from the socket (read_version, read_fetch, read_step), so
+** that gw__traci_fuzz_reply can feed the parsers mutated replies without a
+** SUMO (tests/fuzz/fuzz_traci.c).  The first failure is kept (the
 ** stream cannot be trusted after it) and returned by every later step; its
 ** message names the command and, when SUMO died, how it died and the first
 ** "Error:" line of its log.  Closing always reaps the child: a polite
@@ -55,6 +59,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -494,6 +499,13 @@ static int short_reply(sumo *s, uint8_t cmd) {
   return failf(s, GW_EPARSE, "TraCI %s: SUMO's reply is short or malformed", cmd_name(cmd));
 }
 
+/* A reply that goes on after the last answer it should hold: SUMO and
+** Greenwave disagree about the protocol. */
+static int trailing(sumo *s, const gw__traci_in *in, uint8_t cmd) {
+  return failf(s, GW_EPARSE, "TraCI %s: %ld bytes after the last answer", cmd_name(cmd),
+               (long)(in->end - in->p));
+}
+
 /* The status that opens every command's answer. */
 static int status(sumo *s, gw__traci_in *in, uint8_t cmd, const char *obj) {
   const uint8_t *end = gw__traci_cmd_len(in);
@@ -631,7 +643,7 @@ static int bad_value(sumo *s, const char *what, int var, const char *id, uint32_
 ** s->win0..win1: id, length, entry time, leave time or -1 while still on,
 ** type) as count, occupancy and last occupied time.  One variable instead
 ** of three: SUMO's cost per loop is mostly per variable. */
-static int read_vehicle_data(sumo *s, gw__traci_in *in, uint32_t k) {
+static int read_vehicle_data(sumo *s, gw__traci_in *in, const char *what, uint32_t k) {
   int32_t items = gw__traci_i32(in);
   uint8_t type = gw__traci_u8(in);
   int32_t n = gw__traci_i32(in);
@@ -652,6 +664,14 @@ static int read_vehicle_data(sumo *s, gw__traci_in *in, uint32_t k) {
     ok &= gw__traci_u8(in) == GW__TRACI_TYPE_STRING;
     gw__traci_str(in, &str, &slen);
     if (!ok || in->bad) return 0;
+    if (!isfinite(d[0]) || !isfinite(d[1]) || !isfinite(d[2])) {
+      failf(s, GW_EPARSE, "TraCI %s: vehicle %d of %d on loop '%s' has a length or time of %g",
+            what, i + 1, n, s->net->detectors.a[k].id,
+            !isfinite(d[0])   ? d[0]
+            : !isfinite(d[1]) ? d[1]
+                              : d[2]);
+      return 0;
+    }
     double entry = d[1], leave = d[2];
     if (entry >= t0 - 1e-6) count++;
     double a = entry > t0 ? entry : t0, b = leave < 0 || leave > t1 ? t1 : leave;
@@ -672,12 +692,14 @@ static int read_vehicle_data(sumo *s, gw__traci_in *in, uint32_t k) {
   return 1;
 }
 
-/* One variable of an object; `v` starts at the value's type byte. */
-static int store_value(sumo *s, gw__traci_in *in, int dom, uint32_t k, uint8_t var) {
+/* One variable of an object, from the answer to command `what`; `in` is at
+** the value's type byte. */
+static int store_value(sumo *s, gw__traci_in *in, const char *what, int dom, uint32_t k,
+                       uint8_t var) {
   uint8_t type = gw__traci_u8(in);
   if (dom == DOM_LOOP)
     return var == GW__TRACI_LAST_STEP_VEHICLE_DATA && type == GW__TRACI_TYPE_COMPOUND &&
-           read_vehicle_data(s, in, k);
+           read_vehicle_data(s, in, what, k);
   if (dom == DOM_TL) {
     const char *st;
     uint32_t len;
@@ -686,9 +708,9 @@ static int store_value(sumo *s, gw__traci_in *in, int dom, uint32_t k, uint8_t v
     if (in->bad) return 0;
     if (len != s->net->tls.a[k].nlinks) {
       failf(s, GW_EINVAL,
-            "TraCI: signal '%s' shows %u links in SUMO but %u in Greenwave's net (not the same "
-            "network?)",
-            s->net->tls.a[k].id, len, s->net->tls.a[k].nlinks);
+            "TraCI %s: signal '%s' shows %u links in SUMO but %u in Greenwave's net (not the "
+            "same network?)",
+            what, s->net->tls.a[k].id, len, s->net->tls.a[k].nlinks);
       return 0;
     }
     memcpy(s->state + s->off[k], st, len);
@@ -696,6 +718,10 @@ static int store_value(sumo *s, gw__traci_in *in, int dom, uint32_t k, uint8_t v
   }
   if (dom == DOM_SIM && type == GW__TRACI_TYPE_DOUBLE) {
     double d = gw__traci_f64(in);
+    if (!in->bad && !isfinite(d)) {
+      failf(s, GW_EPARSE, "TraCI %s: the simulation's variable 0x%02x is %g", what, var, d);
+      return 0;
+    }
     if (var == GW__TRACI_VAR_TIME)
       s->t = d;
     else if (var == GW__TRACI_VAR_DELTA_T)
@@ -707,6 +733,12 @@ static int store_value(sumo *s, gw__traci_in *in, int dom, uint32_t k, uint8_t v
   if (type != GW__TRACI_TYPE_INT) return 0;
   int32_t i = gw__traci_i32(in);
   if (in->bad) return 0;
+  /* Every integer Greenwave subscribes is a count. */
+  if (i < 0) {
+    failf(s, GW_EPARSE, "TraCI %s: a negative count (%d) as variable 0x%02x of '%s'", what, i, var,
+          dom == DOM_LANE ? object_id(s, dom, k) : "the simulation");
+    return 0;
+  }
   if (dom == DOM_LANE) {
     if (var == GW__TRACI_LAST_STEP_VEHICLE_NUMBER)
       s->lane_veh[k] = i;
@@ -798,7 +830,7 @@ static int sub_result(sumo *s, gw__traci_in *in, const char *what, int expect_do
       return failf(s, GW_EIO, "TraCI %s: SUMO cannot report variable 0x%02x of '%.*s': %.*s", what,
                    var, (int)(len > 100 ? 100 : len), id, (int)(mlen > 200 ? 200 : mlen), msg);
     }
-    if (!store_value(s, in, dom, k, var))
+    if (!store_value(s, in, what, dom, k, var))
       return s->failed ? s->fail.code : bad_value(s, what, var, id, len);
   }
   if (in->p != end)
@@ -848,36 +880,56 @@ static void put_get(sumo *s, uint8_t cmd, uint8_t var, const char *id) {
   gw__traci_cmd_end(&s->out, c);
 }
 
+/* What a get of a lane (its variables `lane_mask`) or of a loop asks for;
+** returns how many. */
+static uint8_t fetch_vars(int dom, uint8_t lane_mask, uint8_t vars[2]) {
+  if (dom == DOM_LANE) return lane_sub_vars(lane_mask, vars);
+  vars[0] = GW__TRACI_TIME_SINCE_DETECTION;
+  vars[1] = GW__TRACI_LAST_STEP_VEHICLE_DATA;
+  return 2;
+}
+
+/* The reply to fetch's gets: the values, and on success the object queued
+** for the next step's subscriptions. */
+static int read_fetch(sumo *s, gw__traci_in *in, int dom, uint32_t k, uint8_t lane_mask) {
+  const char *id = object_id(s, dom, k);
+  uint8_t cmd = dom == DOM_LANE ? GW__TRACI_GET_LANE : GW__TRACI_GET_LOOP;
+  uint8_t vars[2], nv = fetch_vars(dom, lane_mask, vars);
+  int rc = GW_OK;
+  s->win0 = s->t - s->dt;
+  s->win1 = s->t;
+  for (uint8_t i = 0; !rc && i < nv; i++) {
+    const uint8_t *end;
+    if ((rc = get_answer(s, in, cmd, vars[i], id, &end))) break;
+    if (vars[i] == GW__TRACI_TIME_SINCE_DETECTION) {
+      double since = gw__traci_u8(in) == GW__TRACI_TYPE_DOUBLE ? gw__traci_f64(in) : -1;
+      s->loop[k].last_t = since >= 0 ? s->t - since : -1;
+      if (since < 0) in->bad = 1;
+    } else if (!store_value(s, in, cmd_name(cmd), dom, k, vars[i])) {
+      in->bad = 1;
+    }
+    if (in->bad || in->p != end)
+      rc =
+          s->failed ? s->fail.code : bad_value(s, cmd_name(cmd), vars[i], id, (uint32_t)strlen(id));
+  }
+  if (!rc && in->p != in->end) rc = trailing(s, in, cmd);
+  if (!rc && dom == DOM_LANE) lane_subscribe(s, k, lane_mask);
+  if (!rc && dom == DOM_LOOP) objset_queue(&s->loops, k);
+  return rc;
+}
+
 /* The first read of a lane or loop, or of a lane's vehicle count when only
 ** its halted count is subscribed: its values now (a lane's variables
 ** `lane_mask`), by a get (one round trip); the next step subscribes it. */
 static int fetch(sumo *s, int dom, uint32_t k, uint8_t lane_mask) {
   const char *id = object_id(s, dom, k);
   uint8_t cmd = dom == DOM_LANE ? GW__TRACI_GET_LANE : GW__TRACI_GET_LOOP;
-  uint8_t vars[2] = {GW__TRACI_TIME_SINCE_DETECTION, GW__TRACI_LAST_STEP_VEHICLE_DATA}, nv = 2;
-  if (dom == DOM_LANE) nv = lane_sub_vars(lane_mask, vars);
+  uint8_t vars[2], nv = fetch_vars(dom, lane_mask, vars);
   gw__traci_out_reset(&s->out);
   for (uint8_t i = 0; i < nv; i++) put_get(s, cmd, vars[i], id);
   gw__traci_in in;
   int rc = exchange(s, cmd_name(cmd), &in);
-  s->win0 = s->t - s->dt;
-  s->win1 = s->t;
-  for (uint8_t i = 0; !rc && i < nv; i++) {
-    const uint8_t *end;
-    if ((rc = get_answer(s, &in, cmd, vars[i], id, &end))) break;
-    if (vars[i] == GW__TRACI_TIME_SINCE_DETECTION) {
-      double since = gw__traci_u8(&in) == GW__TRACI_TYPE_DOUBLE ? gw__traci_f64(&in) : -1;
-      s->loop[k].last_t = since >= 0 ? s->t - since : -1;
-      if (since < 0) in.bad = 1;
-    } else if (!store_value(s, &in, dom, k, vars[i])) {
-      in.bad = 1;
-    }
-    if (in.bad || in.p != end)
-      rc =
-          s->failed ? s->fail.code : bad_value(s, cmd_name(cmd), vars[i], id, (uint32_t)strlen(id));
-  }
-  if (!rc && dom == DOM_LANE) lane_subscribe(s, k, lane_mask);
-  if (!rc && dom == DOM_LOOP) objset_queue(&s->loops, k);
+  if (!rc) rc = read_fetch(s, &in, dom, k, lane_mask);
   return rc;
 }
 
@@ -922,7 +974,8 @@ static int flush_queued(sumo *s) {
     const uint8_t *end;
     if ((rc = get_answer(s, &in, GW__TRACI_GET_TL, GW__TRACI_TL_STATE, s->net->tls.a[i].id, &end)))
       break;
-    if (!store_value(s, &in, DOM_TL, i, GW__TRACI_TL_STATE) || in.bad || in.p != end)
+    if (!store_value(s, &in, cmd_name(GW__TRACI_GET_TL), DOM_TL, i, GW__TRACI_TL_STATE) || in.bad ||
+        in.p != end)
       rc = s->failed ? s->fail.code : short_reply(s, GW__TRACI_GET_TL);
   }
   clear_queue(s);
@@ -1129,26 +1182,34 @@ static int connect_sumo(sumo *s, gw_error *err) {
   return GW_OK;
 }
 
-static int handshake(sumo *s) {
-  gw__traci_out_reset(&s->out);
-  gw__traci_cmd_end(&s->out, gw__traci_cmd_begin(&s->out, GW__TRACI_GETVERSION));
-  gw__traci_in in;
-  int rc = exchange(s, cmd_name(GW__TRACI_GETVERSION), &in);
-  if (!rc) rc = status(s, &in, GW__TRACI_GETVERSION, NULL);
+/* The answer to CMD_GETVERSION: status, then the API version and SUMO's
+** name for itself. */
+static int read_version(sumo *s, gw__traci_in *in) {
+  int rc = status(s, in, GW__TRACI_GETVERSION, NULL);
   if (rc) return rc;
-  const uint8_t *end = gw__traci_cmd_len(&in);
-  uint8_t id = gw__traci_u8(&in);
-  int32_t api = gw__traci_i32(&in);
+  const uint8_t *end = gw__traci_cmd_len(in);
+  uint8_t id = gw__traci_u8(in);
+  int32_t api = gw__traci_i32(in);
   const char *ver;
   uint32_t vlen;
-  gw__traci_str(&in, &ver, &vlen);
-  if (in.bad || in.p != end || id != GW__TRACI_GETVERSION)
+  gw__traci_str(in, &ver, &vlen);
+  if (in->bad || in->p != end || id != GW__TRACI_GETVERSION)
     return short_reply(s, GW__TRACI_GETVERSION);
+  if (in->p != in->end) return trailing(s, in, GW__TRACI_GETVERSION);
   if (api < GW__TRACI_API)
     return failf(s, GW_EINVAL,
                  "TraCI %s: '%.*s' speaks TraCI API %d; Greenwave needs %d (SUMO 1.15) or later",
                  cmd_name(GW__TRACI_GETVERSION), (int)vlen, ver, api, GW__TRACI_API);
   return GW_OK;
+}
+
+static int handshake(sumo *s) {
+  gw__traci_out_reset(&s->out);
+  gw__traci_cmd_end(&s->out, gw__traci_cmd_begin(&s->out, GW__TRACI_GETVERSION));
+  gw__traci_in in;
+  int rc = exchange(s, cmd_name(GW__TRACI_GETVERSION), &in);
+  if (!rc) rc = read_version(s, &in);
+  return rc;
 }
 
 static void put_subscribe(sumo *s, uint8_t cmd, const char *id, const uint8_t *vars, uint8_t n) {
@@ -1332,6 +1393,51 @@ static int read_queued_subscriptions(sumo *s, gw__traci_in *in, int dom) {
   return GW_OK;
 }
 
+/* The reply to a step's message (gw_field_sumo_step): the statuses of the
+** lamp states and of the new subscriptions with their first values, the
+** step's status, then every subscribed object's results.  On success the
+** queued states are sent and the queued subscriptions active. */
+static int read_step(sumo *s, gw__traci_in *in) {
+  const char *what = cmd_name(GW__TRACI_SIMSTEP);
+  double t0 = s->t;
+  s->win0 = t0 - s->dt;
+  s->win1 = t0;
+  int rc = read_set_statuses(s, in);
+  if (!rc) rc = read_queued_subscriptions(s, in, DOM_LANE);
+  if (!rc) rc = read_queued_subscriptions(s, in, DOM_LOOP);
+  if (!rc) rc = status(s, in, GW__TRACI_SIMSTEP, NULL);
+  if (rc) return rc;
+  clear_queue(s);
+  for (uint32_t i = 0; i < s->nrenew; i++) s->lane_vars[s->renew[i]] &= LV_BOTH;
+  s->nrenew = 0;
+  objset_activate(&s->lanes);
+  objset_activate(&s->loops);
+  uint32_t want = 1 + s->ntls + s->lanes.nactive + s->loops.nactive;
+  int32_t n = gw__traci_i32(in);
+  if (in->bad || n < 0 || (uint32_t)n > want)
+    return failf(s, GW_EPARSE, "TraCI %s: SUMO announces %d subscription results (expected %u)",
+                 what, n, want);
+  s->win0 = t0;
+  s->win1 = t0 + s->dt;
+  seen_reset(s);
+  for (int32_t i = 0; !rc && i < n; i++) rc = sub_result(s, in, what, -1, 0);
+  if (!rc) rc = seen_check(s, what);
+  if (!rc && in->p != in->end)
+    rc = failf(s, GW_EPARSE, "TraCI %s: %ld bytes after the last result", what,
+               (long)(in->end - in->p));
+  if (rc) return rc;
+  gw_sumo_stats *st = &s->st;
+  st->steps++;
+  st->departed += (uint64_t)(s->departed > 0 ? s->departed : 0);
+  st->arrived += (uint64_t)(s->arrived > 0 ? s->arrived : 0);
+  st->teleports += (uint64_t)(s->teleports > 0 ? s->teleports : 0);
+  st->collisions += (uint64_t)(s->collisions > 0 ? s->collisions : 0);
+  uint64_t running = st->departed > st->arrived ? st->departed - st->arrived : 0;
+  st->veh_steps += running;
+  if (running > st->peak_running) st->peak_running = running;
+  return GW_OK;
+}
+
 /* One message: the queued lamp states, subscriptions to the lanes and
 ** loops read for the first time since the last step, and the step. */
 int gw_field_sumo_step(gw_field *f, gw_error *err) {
@@ -1346,47 +1452,9 @@ int gw_field_sumo_step(gw_field *f, gw_error *err) {
   gw__traci_put_f64(&s->out, 0);
   gw__traci_cmd_end(&s->out, c);
   gw__traci_in in;
-  const char *what = cmd_name(GW__TRACI_SIMSTEP);
-  double t0 = s->t;
-  s->win0 = t0 - s->dt;
-  s->win1 = t0;
-  int rc = exchange(s, what, &in);
-  if (!rc) rc = read_set_statuses(s, &in);
-  if (!rc) rc = read_queued_subscriptions(s, &in, DOM_LANE);
-  if (!rc) rc = read_queued_subscriptions(s, &in, DOM_LOOP);
-  if (!rc) rc = status(s, &in, GW__TRACI_SIMSTEP, NULL);
-  if (rc) return copy_fail(s, err);
-  clear_queue(s);
-  for (uint32_t i = 0; i < s->nrenew; i++) s->lane_vars[s->renew[i]] &= LV_BOTH;
-  s->nrenew = 0;
-  objset_activate(&s->lanes);
-  objset_activate(&s->loops);
-  uint32_t want = 1 + s->ntls + s->lanes.nactive + s->loops.nactive;
-  int32_t n = gw__traci_i32(&in);
-  if (in.bad || n < 0 || (uint32_t)n > want) {
-    failf(s, GW_EPARSE, "TraCI %s: SUMO announces %d subscription results (expected %u)", what, n,
-          want);
-    return copy_fail(s, err);
-  }
-  s->win0 = t0;
-  s->win1 = t0 + s->dt;
-  seen_reset(s);
-  for (int32_t i = 0; !rc && i < n; i++) rc = sub_result(s, &in, what, -1, 0);
-  if (!rc) rc = seen_check(s, what);
-  if (!rc && in.p != in.end)
-    rc = failf(s, GW_EPARSE, "TraCI %s: %ld bytes after the last result", what,
-               (long)(in.end - in.p));
-  if (rc) return copy_fail(s, err);
-  gw_sumo_stats *st = &s->st;
-  st->steps++;
-  st->departed += (uint64_t)(s->departed > 0 ? s->departed : 0);
-  st->arrived += (uint64_t)(s->arrived > 0 ? s->arrived : 0);
-  st->teleports += (uint64_t)(s->teleports > 0 ? s->teleports : 0);
-  st->collisions += (uint64_t)(s->collisions > 0 ? s->collisions : 0);
-  uint64_t running = st->departed > st->arrived ? st->departed - st->arrived : 0;
-  st->veh_steps += running;
-  if (running > st->peak_running) st->peak_running = running;
-  return GW_OK;
+  int rc = exchange(s, cmd_name(GW__TRACI_SIMSTEP), &in);
+  if (!rc) rc = read_step(s, &in);
+  return rc ? copy_fail(s, err) : GW_OK;
 }
 
 int gw_field_sumo_done(const gw_field *f) {
@@ -1482,5 +1550,107 @@ int gw_field_sumo_close(gw_field *f, gw_sumo_stats *stats, gw_error *err) {
   destroy(s);
   f->impl = NULL;
   f->ops = NULL;
+  return rc;
+}
+
+/* ---- a reply parsed without SUMO (tests/fuzz/fuzz_traci.c) --------------- */
+
+static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/* The first object of `o` not subscribed (nor queued), else the first. */
+static uint32_t first_unsubscribed(const objset *o) {
+  for (uint32_t k = 0; k < o->n; k++)
+    if (o->sub[k] == SUB_NONE) return k;
+  return 0;
+}
+
+/* The field state the setup bytes ask for (traci.h), built through the
+** same bookkeeping as the control loop's reads and sets. */
+static void fuzz_state(sumo *s, const uint8_t b[GW__TRACI_FUZZ_SETUP]) {
+  uint32_t nl = s->lanes.n, na = min_u32(b[1], nl), nq = min_u32(b[2], nl - na);
+  for (uint32_t k = 0; k < na + nq; k++) {
+    if (k == na) objset_activate(&s->lanes);
+    lane_subscribe(s, k, (b[3] >> (k % 8)) & 1 ? LV_HALT : LV_BOTH);
+  }
+  if (nq == 0) objset_activate(&s->lanes);
+  for (uint32_t k = 0, r = 0; k < na && r < b[4]; k++)
+    if (s->lane_vars[k] == LV_HALT) {
+      lane_subscribe(s, k, LV_BOTH);
+      r++;
+    }
+  uint32_t nd = s->loops.n, la = min_u32(b[5], nd), lq = min_u32(b[6], nd - la);
+  for (uint32_t k = 0; k < la; k++) objset_queue(&s->loops, k);
+  objset_activate(&s->loops);
+  for (uint32_t k = la; k < la + lq; k++) objset_queue(&s->loops, k);
+  unsigned sets = (unsigned)b[7] << 8 | b[8];
+  for (uint32_t i = 0; i < s->ntls; i++) {
+    if (!(sets >> (i % 16) & 1)) continue;
+    uint32_t n = s->net->tls.a[i].nlinks;
+    memset(s->queued + s->off[i], 'r', n);
+    s->queued[s->off[i] + n] = 0;
+    s->controlled[i] = 1;
+    s->is_queued[i] = 1;
+    s->nqueued++;
+  }
+  s->dt = 1;
+  s->t = (double)((unsigned)b[9] << 8 | b[10]);
+}
+
+int gw__traci_fuzz_reply(const gw_net *net, const uint8_t *data, size_t len,
+                         void (*inspect)(const gw__traci_fuzz_view *v, void *ctx), void *ctx) {
+  uint8_t b[GW__TRACI_FUZZ_SETUP] = {0};
+  size_t nb = len < sizeof b ? len : sizeof b;
+  if (nb) memcpy(b, data, nb);
+  sumo *s = gw__calloc(1, sizeof *s);
+  if (!s) return GW_ENOMEM;
+  s->net = net;
+  s->fd = -1;
+  s->pid = -1;
+  s->exit_status = -1;
+  s->connect_timeout_s = s->reply_timeout_s = 1;
+  s->st.sumo_duration_s = s->st.sumo_traci_s = -1;
+  gw_error err = {0, {0}};
+  int rc = alloc_tables(s, &err);
+  uint32_t *lanes = NULL, *loops = NULL;
+  uint8_t *full = NULL;
+  if (rc) goto out;
+  fuzz_state(s, b);
+  gw__traci_in in = {data + nb, data + len, 0};
+  int mode = b[0] & 3;
+  if (mode == GW__TRACI_FUZZ_GET_LANE && s->lanes.n == 0) mode = GW__TRACI_FUZZ_STEP;
+  if (mode == GW__TRACI_FUZZ_GET_LOOP && s->loops.n == 0) mode = GW__TRACI_FUZZ_STEP;
+  if (mode == GW__TRACI_FUZZ_VERSION)
+    rc = read_version(s, &in);
+  else if (mode == GW__TRACI_FUZZ_GET_LANE)
+    rc = read_fetch(s, &in, DOM_LANE, first_unsubscribed(&s->lanes), b[0] & 4 ? LV_HALT : LV_BOTH);
+  else if (mode == GW__TRACI_FUZZ_GET_LOOP)
+    rc = read_fetch(s, &in, DOM_LOOP, first_unsubscribed(&s->loops), 0);
+  else
+    rc = read_step(s, &in);
+  if (rc) copy_fail(s, &err);
+  if (!inspect) goto out;
+  lanes = gw__calloc(s->lanes.n + 1, sizeof *lanes);
+  full = gw__calloc(s->lanes.n + 1, 1);
+  loops = gw__calloc(s->loops.n + 1, sizeof *loops);
+  if (!lanes || !full || !loops) {
+    rc = GW_ENOMEM;
+    goto out;
+  }
+  gw__traci_fuzz_view v = {NULL, mode, rc, &err, lanes, full, 0, loops, 0};
+  for (uint32_t k = 0; k < s->lanes.n; k++)
+    if (s->lane_vars[k] & LV_HALT) {
+      lanes[v.nlanes] = s->lane_of_slot[k];
+      full[v.nlanes++] = (s->lane_vars[k] & LV_VEH) != 0;
+    }
+  for (uint32_t k = 0; k < s->loops.n; k++)
+    if (s->loops.sub[k] != SUB_NONE) loops[v.nloops++] = k;
+  gw_field f = {&sumo_ops, s};
+  v.field = &f;
+  inspect(&v, ctx);
+out:
+  gw__free(lanes);
+  gw__free(full);
+  gw__free(loops);
+  destroy(s);
   return rc;
 }

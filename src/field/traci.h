@@ -1,5 +1,6 @@
 /*
-** traci.h -- the TraCI wire format, for the SUMO field (traci.c) only.
+** traci.h -- the TraCI wire format, for the SUMO field (traci.c) and its fuzz
+** target only.
 **
 ** TraCI frames everything big-endian: a message is an int32 total length
 ** followed by commands, and each command starts with its own length, one
@@ -20,6 +21,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "greenwave/field.h"
 
 /* Commands, and the offset of a get's or a subscription's response id. */
 enum {
@@ -111,5 +114,51 @@ void gw__traci_str(gw__traci_in *in, const char **s, uint32_t *len);
 /* A command's length field; returns the command's end (p of the first byte
 ** after it) and leaves `in` after the length field. */
 const uint8_t *gw__traci_cmd_len(gw__traci_in *in);
+
+/* ---- a reply parsed without SUMO, for tests ------------------------------
+**
+** gw__traci_fuzz_reply is the fuzz target's way in (tests/fuzz/fuzz_traci.c):
+** it builds a SUMO field over `net` with no SUMO behind it (no process, no
+** socket), parses the rest of `data` as one reply exactly as the field
+** parses what SUMO sends, calls `inspect` (may be NULL) with the field as
+** the parse left it, frees the field and returns the parse's result.  The
+** first GW__TRACI_FUZZ_SETUP bytes of `data` (missing ones read as 0) say
+** which reply and which state:
+**   [0]  bits 0-1: the reply to GW__TRACI_FUZZ_*; bit 2: a lane get asks
+**        for the halted count alone (else both counts)
+**   [1]  lanes subscribed (the net's first normal lanes, in order)
+**   [2]  lanes queued for subscription by this step (the next ones)
+**   [3]  lane i is subscribed for its halted count alone when bit i % 8 is
+**        set, else for both counts
+**   [4]  of the subscribed halted-only lanes, how many are asked for their
+**        vehicle count too (subscribed again with both by this step)
+**   [5]  loops subscribed (the net's first detectors)
+**   [6]  loops queued (the next ones)
+**   [7-8] signal i has a lamp state queued when bit i % 16 is set
+**   [9-10] the time, s (big-endian); the step length is 1 s
+** A lane or loop get asks for the first lane or loop not subscribed.  The
+** field may be read and stepped inside `inspect` (a step has no SUMO to
+** talk to and fails) but not closed. */
+#define GW__TRACI_FUZZ_SETUP 11
+enum {
+  GW__TRACI_FUZZ_STEP,     /* CMD_SIMSTEP with the queued sets and subscriptions */
+  GW__TRACI_FUZZ_VERSION,  /* CMD_GETVERSION */
+  GW__TRACI_FUZZ_GET_LANE, /* CMD_GET_LANE_VARIABLE, one get per count */
+  GW__TRACI_FUZZ_GET_LOOP  /* CMD_GET_INDUCTIONLOOP_VARIABLE, time since detection and
+                           ** vehicle data */
+};
+typedef struct gw__traci_fuzz_view {
+  gw_field *field; /* the field as the parse left it */
+  int mode;        /* GW__TRACI_FUZZ_* */
+  int rc;          /* the parse's result; err says why when negative */
+  const gw_error *err;
+  const uint32_t *lanes; /* the lanes subscribed or queued (net lane indices) */
+  const uint8_t *full;   /* per entry of lanes: its vehicle count is read too */
+  uint32_t nlanes;
+  const uint32_t *loops; /* the loops subscribed or queued (detector indices) */
+  uint32_t nloops;
+} gw__traci_fuzz_view;
+int gw__traci_fuzz_reply(const gw_net *net, const uint8_t *data, size_t len,
+                         void (*inspect)(const gw__traci_fuzz_view *v, void *ctx), void *ctx);
 
 #endif
