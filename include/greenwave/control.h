@@ -73,9 +73,8 @@ typedef struct gw_signal_model {
   uint32_t ngroups;
   gw_signal_group groups[GW_MAX_GROUPS];
   uint8_t group_of_link[256];
-  uint8_t conflict[GW_MAX_GROUPS][GW_MAX_GROUPS];     /* GW_CONFLICT_* */
-  double allred_s[GW_MAX_GROUPS][GW_MAX_GROUPS];      /* end of yellow of row to green of column */
-  double allred_prog_s[GW_MAX_GROUPS][GW_MAX_GROUPS]; /* the same as the program runs them */
+  uint8_t conflict[GW_MAX_GROUPS][GW_MAX_GROUPS]; /* GW_CONFLICT_* */
+  double allred_s[GW_MAX_GROUPS][GW_MAX_GROUPS];  /* end of yellow of row to green of column */
   uint32_t nstages;
   gw_stage stages[GW_MAX_STAGES];
   double cycle_s;  /* the program's cycle */
@@ -96,13 +95,14 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
 int gw_signal_model_override(gw_signal_model *m, double min_green_s, double yellow_s,
                              double allred_s);
 
-/* Replaces the derived all-reds by the program's own (allred_prog_s): for
+/* Replaces the derived all-reds by those of the net's active program of the
+** model's signal (the program the model was made from): for
 ** each hard-conflicting pair the program sequences directly, the time its
 ** phases leave between the end of the one's yellow and the other's green;
 ** for the others, the shortest such time anywhere in the program (0 when
 ** the program runs no all-red, as netconvert's default programs).  Yellow
 ** times already come from the program. */
-void gw_signal_model_program_clearance(gw_signal_model *m);
+void gw_signal_model_program_clearance(gw_signal_model *m, const gw_net *net);
 
 /* Lamp string (one char per link) for a stage at full green. */
 void gw_signal_model_stage_state(const gw_signal_model *m, uint32_t stage, char *out);

@@ -241,7 +241,7 @@ static int create(const gw_net *net, gw_field *field, const char *const *specs, 
     node *nd = &c->nodes[i];
     nd->hold = -1;
     if ((rc = gw_signal_model_init(&nd->model, net, i, err))) break;
-    if ((rc = gw__ctl_model_overrides(specs[each ? i : 0], &nd->model, err))) break;
+    if ((rc = gw__ctl_model_overrides(specs[each ? i : 0], &nd->model, net, err))) break;
     for (uint32_t s = 0; s < nd->model.nstages; s++)
       nd->turn_groups |= nd->model.stages[s].green & nd->model.stages[s].minor;
     for (uint32_t g = 0; g < nd->model.ngroups; g++)

@@ -94,7 +94,8 @@ static int is_model_key(const char *k) {
          !strcmp(k, "clearance");
 }
 
-int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, gw_error *err) {
+int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, const gw_net *net,
+                            gw_error *err) {
   const gw_controller_type *type;
   gw_ctl_params p;
   int rc = parse_spec(spec, &type, &p, err);
@@ -108,7 +109,7 @@ int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, gw_error *err)
   ** intervals a city has approved); an explicit allred= still wins. */
   const char *cl = gw__ctl_param_str(&p, "clearance", "geometry");
   if (!strcmp(cl, "program"))
-    gw_signal_model_program_clearance(m);
+    gw_signal_model_program_clearance(m, net);
   else if (strcmp(cl, "geometry"))
     return gw__error(err, GW_EINVAL,
                      "controller %s: clearance must be 'geometry' or 'program', not '%s'",

@@ -70,7 +70,7 @@ extern const gw_controller_type gw__ctl_mp_waiting;
 extern const gw_controller_type gw__ctl_sotl;
 
 /* Applies the spec's mingreen, yellow, allred and clearance keys to the model. */
-int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, gw_error *err);
+int gw__ctl_model_overrides(const char *spec, gw_signal_model *m, const gw_net *net, gw_error *err);
 
 /* Reading a view safely: a missing array or a value that is not finite
 ** counts as zero; a missing or broken gap counts as a long one. */

@@ -11,9 +11,10 @@
 ** green phases, in order, without repeats.  Yellow times come from the
 ** program; all-red times from the time a vehicle of the ending group needs
 ** to clear the junction, (internal path + 5 m) / approach speed, to the
-** nearest half second within [1, 3] s.  The all-reds the program itself
-** runs are kept beside them (allred_prog_s), for a city that keeps the
-** clearance intervals of its approved timing plans.  Where an approach lane is a short
+** nearest half second within [1, 3] s, or on request
+** (gw_signal_model_program_clearance) the all-reds the program itself runs,
+** for a city that keeps the clearance intervals of its approved plans.  Where an approach lane is a
+*short
 ** turn bay behind an unsignalised split, the lanes feeding it extend the
 ** group's approach (up_lanes), so that a queue reaching back past the bay is
 ** still seen as this group's.
@@ -58,14 +59,13 @@ static int green_phase(const char *st, uint32_t n) {
   return green;
 }
 
-/* The all-red the program itself runs between groups (allred_prog_s): for
+/* The all-red the program itself runs between groups, into allred_s: for
 ** every place where group a's green ends, the time from the end of its
 ** yellow to the start of the next green phase, for each hard-conflicting
 ** group b that this phase starts; the shortest over the cycle.  Pairs the
 ** program never sequences directly take the shortest all-red the program
 ** runs anywhere (0 for netconvert's default programs, which have none);
-** without any such transition, the geometric value stays.  Call after
-** conflicts and geometric all-reds are set. */
+** without any such transition, the geometric value stays. */
 static void program_allred(gw_signal_model *m, const gw_net *net, const gw_tlprogram *p) {
   const gw_phase *ph = net->phases.a + p->phase0;
   double best[GW_MAX_GROUPS][GW_MAX_GROUPS], policy = -1;
@@ -101,10 +101,10 @@ static void program_allred(gw_signal_model *m, const gw_net *net, const gw_tlpro
   }
   for (uint32_t a = 0; a < m->ngroups; a++)
     for (uint32_t b = 0; b < m->ngroups; b++)
-      m->allred_prog_s[a][b] = m->conflict[a][b] != GW_CONFLICT_HARD ? 0
-                               : best[a][b] >= 0                     ? best[a][b]
-                               : policy >= 0                         ? policy
-                                                                     : m->allred_s[a][b];
+      m->allred_s[a][b] = m->conflict[a][b] != GW_CONFLICT_HARD ? 0
+                          : best[a][b] >= 0                     ? best[a][b]
+                          : policy >= 0                         ? policy
+                                                                : m->allred_s[a][b];
 }
 
 int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw_error *err) {
@@ -237,7 +237,6 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
         if (m->allred_s[a][b] == 0)
           m->allred_s[a][b] = m->allred_s[b][a] > 0 ? m->allred_s[b][a] : 1;
       }
-  program_allred(m, net, p);
   /* Stages: green phases in order, without repeats. */
   double nongreen = 0;
   for (uint32_t i = 0; i < p->nphases; i++) {
@@ -272,9 +271,9 @@ int gw_signal_model_init(gw_signal_model *m, const gw_net *net, uint32_t tls, gw
   return GW_OK;
 }
 
-void gw_signal_model_program_clearance(gw_signal_model *m) {
-  for (uint32_t a = 0; a < m->ngroups; a++)
-    for (uint32_t b = 0; b < m->ngroups; b++) m->allred_s[a][b] = m->allred_prog_s[a][b];
+void gw_signal_model_program_clearance(gw_signal_model *m, const gw_net *net) {
+  if (m->tls >= net->tls.n) return;
+  program_allred(m, net, &net->programs.a[net->tls.a[m->tls].active]);
 }
 
 void gw_signal_model_stage_state(const gw_signal_model *m, uint32_t stage, char *out) {

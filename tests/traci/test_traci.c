@@ -97,7 +97,7 @@ static void grid_is_safe_as_sumo_shows_it(const char *spec, int program_clearanc
   for (uint32_t i = 0; i < n; i++) {
     gw_signal_model m;
     assert_int_equal(gw_signal_model_init(&m, sc->net, i, &err), GW_OK);
-    if (program_clearance) gw_signal_model_program_clearance(&m);
+    if (program_clearance) gw_signal_model_program_clearance(&m, sc->net);
     assert_int_equal(gw_safety_checker_create(&m, &chk[i]), GW_OK);
   }
   uint64_t changes = 0, breaches = 0;

@@ -113,7 +113,7 @@ static void program_clearance(void **state) {
   uint32_t ns = m.group_of_link[1], nsl = m.group_of_link[3], ew = m.group_of_link[5],
            ewl = m.group_of_link[7];
   assert_true(fabs(m.allred_s[ns][ew] - 2.0) < 1e-9);
-  gw_signal_model_program_clearance(&m);
+  gw_signal_model_program_clearance(&m, sc->net);
   for (uint32_t a = 0; a < m.ngroups; a++)
     for (uint32_t b = 0; b < m.ngroups; b++) assert_true(m.allred_s[a][b] == 0);
   assert_int_equal(m.conflict[ns][ew], GW_CONFLICT_HARD); /* conflicts stay */
@@ -142,7 +142,7 @@ static void program_clearance(void **state) {
   assert_int_equal(rc, GW_OK);
   assert_int_equal(gw_signal_model_init(&m, sc->net, t, &err), GW_OK);
   assert_true(fabs(m.allred_s[nsl][ew] - 2.0) < 1e-9); /* geometric */
-  gw_signal_model_program_clearance(&m);
+  gw_signal_model_program_clearance(&m, sc->net);
   assert_true(fabs(m.allred_s[nsl][ew] - 2.0) < 1e-9);  /* after the N-S left turns */
   assert_true(fabs(m.allred_s[nsl][ewl] - 2.0) < 1e-9); /* the E-W left runs 'g' then */
   assert_true(fabs(m.allred_s[ewl][ns] - 1.0) < 1e-9);  /* after the E-W left turns */
